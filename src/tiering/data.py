@@ -1,0 +1,506 @@
+"""Reading customers and transactions from CSV, Parquet and Excel files, and checking them.
+
+Files are read into an in-process DuckDB database (through Ibis) and converted once into
+two tables with known types:
+
+- customers: ``customer_id`` (text) plus every other column as the file has it;
+- transactions: ``customer_id`` (text), ``date`` (date), ``amount`` and ``cost``
+  (``DECIMAL(18, 2)``; cost is 0 where the file has none).
+
+CSV files may be UTF-8, UTF-8 with a BOM or GBK/GB18030 (detected). Excel files are read
+with openpyxl: the first sheet, or ``file.xlsx#Sheet``. Headers are matched to ours by the
+rule file's ``columns:`` mapping, then by common Chinese headers (客户编号, 日期, 金额,
+成本...). Dates may be written 2026-06-30, 2026/6/30, 20260630 or 2026年6月30日; amounts may
+carry thousands separators and ¥/元.
+
+Every problem is reported as an :class:`~tiering.exceptions.InputError` naming the file
+and, per bad row, the row number as a spreadsheet shows it (header = row 1), the column
+and the value. Nothing is half-loaded: the tables exist only once both files are valid.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+
+from tiering.exceptions import InputError, RowIssue
+from tiering.periods import DATE_FORMATS
+
+#: Headers recognised without a mapping when our own name is absent (first match wins).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "customer_id": ("客户编号", "客户ID", "客户id", "客户编码", "客户代码", "客户号", "customer id",
+                    "customer_code", "customer", "客户"),
+    "date": ("日期", "交易日期", "订单日期", "下单日期", "单据日期", "业务日期", "order_date"),
+    "amount": ("金额", "交易金额", "订单金额", "销售金额", "销售额", "价税合计", "含税金额"),
+    "cost": ("成本", "成本金额", "销售成本"),
+}
+
+MONEY = "DECIMAL(18, 2)"
+_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
+             ".xlsx": "excel", ".xlsm": "excel"}
+
+
+@dataclass
+class Inputs:
+    """Validated inputs on one Ibis backend."""
+
+    con: ibis.BaseBackend
+    customers: ibis.Table
+    transactions: ibis.Table
+    customers_file: str = "<customers>"
+    transactions_file: str = "<transactions>"
+
+
+def connect() -> ibis.BaseBackend:
+    """A fresh in-memory DuckDB backend (the embedded default)."""
+    return ibis.duckdb.connect()
+
+
+def _issue(row, column, value, en, zh) -> RowIssue:
+    return RowIssue(row, column, None if value is None else str(value), en, zh)
+
+
+def _file_error(file: str, en: str, zh: str) -> InputError:
+    return InputError(file, [_issue(None, None, None, en, zh)])
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------- raw sources
+
+
+class Source:
+    """One input file opened in DuckDB: its columns, and a way to find rows by number."""
+
+    def __init__(self, con: ibis.BaseBackend, spec: str | Path, label: str):
+        self.con = con
+        self.db = con.con
+        self.spec = str(spec)
+        self.label = label
+        path_text, _, sheet = self.spec.partition("#") if self.spec.lower().split("#")[0].endswith(
+            (".xlsx", ".xlsm")
+        ) else (self.spec, "", "")
+        self.path = Path(path_text)
+        self.sheet = sheet or None
+        self._tmp: str | None = None
+        if not self.path.exists():
+            raise _file_error(self.spec, "file not found", "找不到文件")
+        if self.path.is_dir():
+            raise _file_error(self.spec, "is a folder, not a file", "是文件夹而不是文件")
+        self.kind = _SUFFIXES.get(self.path.suffix.lower())
+        if self.path.suffix.lower() == ".xls":
+            raise _file_error(
+                self.spec,
+                "old .xls workbooks are not supported: save it as .xlsx",
+                "不支持旧版 .xls 工作簿：请另存为 .xlsx",
+            )
+        if self.kind is None:
+            raise _file_error(
+                self.spec,
+                "unknown file type: use .csv, .parquet or .xlsx",
+                "无法识别的文件类型：请使用 .csv、.parquet 或 .xlsx",
+            )
+        self.view = "src_" + label
+        try:
+            getattr(self, "_open_" + self.kind)()
+        except InputError:
+            raise
+        except Exception as e:  # duckdb/openpyxl/pyarrow errors about the file's content
+            raise _file_error(self.spec, f"cannot be read: {_first_line(e)}",
+                              f"无法读取：{_first_line(e)}") from None
+        rows = _sql(self.db, f"DESCRIBE {self.view}")
+        self.types = {r[0]: r[1] for r in rows if r[0] != "_row"}
+
+    # openers
+    def _open_csv(self) -> None:
+        path = self.path
+        encoding = _detect_encoding(path)
+        if encoding not in ("utf-8", "utf-8-sig"):
+            fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="tiering-")
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as raw:
+                reader = codecs.getreader(encoding)(raw, errors="strict")
+                try:
+                    for chunk in iter(lambda: reader.read(1 << 20), ""):
+                        out.write(chunk.encode("utf-8"))
+                except UnicodeDecodeError as e:
+                    os.unlink(tmp)
+                    raise _file_error(self.spec, f"not valid {encoding} text: {e.reason}",
+                                      f"不是有效的 {encoding} 文本：{e.reason}") from None
+            self._tmp = tmp
+            path = Path(tmp)
+        self._rowexpr = "row_number() OVER () + 1"
+        _sql(self.db, 
+            f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM read_csv({_lit(str(path))}, "
+            "header = true, all_varchar = true, strict_mode = false, null_padding = true)"
+        )
+
+    def _open_parquet(self) -> None:
+        _sql(self.db, 
+            f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM read_parquet("
+            f"{_lit(str(self.path))})"
+        )
+        self._rowexpr = None
+        self._rowsql = (f"SELECT *, file_row_number + 2 AS _row FROM read_parquet("
+                        f"{_lit(str(self.path))}, file_row_number = true)")
+
+    def _open_excel(self) -> None:
+        table = read_excel(self.path, self.sheet, self.spec)
+        self.db.register(self.view + "_arrow", table)
+        _sql(self.db, f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM {self.view}_arrow")
+        self._rowexpr = None
+        self._rowsql = f"SELECT * FROM {self.view}_arrow"
+
+    def with_rows(self) -> str:
+        """A SQL query of the file with a ``_row`` column (spreadsheet row numbers)."""
+        if getattr(self, "_rowexpr", None):
+            return f"SELECT *, {self._rowexpr} AS _row FROM {self.view}"
+        return self._rowsql
+
+    def close(self) -> None:
+        if self._tmp:
+            os.unlink(self._tmp)
+            self._tmp = None
+
+    # header mapping
+    def resolve(self, ours: str, mapping: dict[str, str]) -> str | None:
+        """The file's header for our column ``ours``, or None."""
+        theirs = mapping.get(ours)
+        if theirs and theirs in self.types:
+            return theirs
+        if ours in self.types:
+            return ours
+        lowered = {c.lower(): c for c in self.types}
+        for candidate in SYNONYMS.get(ours, ()):
+            if candidate in self.types:
+                return candidate
+            if candidate.lower() in lowered:
+                return lowered[candidate.lower()]
+        return None
+
+    def require(self, ours: str, mapping: dict[str, str]) -> str:
+        found = self.resolve(ours, mapping)
+        if found is None:
+            wanted = mapping.get(ours, ours)
+            have = ", ".join(self.types)
+            raise _file_error(
+                self.spec,
+                f"missing column {wanted!r} (for {ours}); the file has: {have}. "
+                f"Map it in the rule file, e.g. columns: {{{ours}: <your header>}}",
+                f"缺少列 {wanted!r}（对应 {ours}）；文件中的列：{have}。"
+                f"可在规则文件中映射，如 columns: {{{ours}: 你的列名}}",
+            )
+        return found
+
+    # bad rows
+    def bad_rows(self, condition: str, column: str, en: str, zh: str, limit: int = 10):
+        """Issues for the rows where ``condition`` (SQL over the raw file) holds."""
+        total = _sql(self.db, 
+            f"SELECT count(*) FROM {self.view} WHERE {condition}"
+        )[0][0]
+        rows = _sql(self.db, 
+            f"SELECT _row, CAST({_q(column)} AS VARCHAR) FROM ({self.with_rows()}) "
+            f"WHERE {condition} ORDER BY _row LIMIT {limit}"
+        )
+        return [_issue(r, column, v, en, zh) for r, v in rows], total
+
+
+def _sql(db, query: str) -> list[tuple]:
+    """Run one statement on the raw DuckDB connection and fetch its whole result (DuckDB 2
+    refuses further work while a result is unfinished)."""
+    return db.execute(query).fetchall()
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
+def _detect_encoding(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(4 << 20)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    return "utf-8"  # let the reader report the bad bytes
+
+
+def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
+    """One sheet as an all-text Arrow table with a ``_row`` column (spreadsheet rows)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:
+        raise _file_error(label, f"not a readable .xlsx workbook: {_first_line(e)}",
+                          f"不是可读取的 .xlsx 工作簿：{_first_line(e)}") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise _file_error(
+                label,
+                f"no sheet {sheet!r}; the workbook has: {', '.join(book.sheetnames)}",
+                f"没有工作表 {sheet!r}；工作簿中有：{'、'.join(book.sheetnames)}",
+            )
+        ws = book[sheet] if sheet else book.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise _file_error(label, "the sheet is empty", "工作表为空")
+        names = [None if h is None else str(h).strip() for h in header]
+        while names and not names[-1]:
+            names.pop()
+        for i, n in enumerate(names):
+            if not n:
+                raise _file_error(label, f"column {i + 1} has no header", f"第 {i + 1} 列没有列名")
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if names.count(n) > 1)
+            raise _file_error(label, f"header {dup!r} appears twice", f"列名 {dup!r} 重复")
+        columns: list[list[str | None]] = [[] for _ in names]
+        numbers: list[int] = []
+        width = len(names)
+        for index, row in enumerate(rows, start=2):
+            cells = row[:width]
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue
+            numbers.append(index)
+            for j in range(width):
+                columns[j].append(_cell_text(cells[j] if j < len(cells) else None))
+    finally:
+        book.close()
+    data = {n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)}
+    data["_row"] = pa.array(numbers, pa.int64())
+    return pa.table(data)
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    text = str(value).strip()
+    return text or None
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _text(col: str) -> str:
+    return f"NULLIF(trim(CAST({_q(col)} AS VARCHAR)), '')"
+
+
+def _date_sql(col: str, duck_type: str) -> str:
+    t = duck_type.upper()
+    if t == "DATE":
+        return _q(col)
+    if t.startswith("TIMESTAMP"):
+        return f"CAST({_q(col)} AS DATE)"
+    formats = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
+    return f"CAST(try_strptime({_text(col)}, {formats}) AS DATE)"
+
+
+def _money_sql(col: str, duck_type: str) -> str:
+    t = duck_type.upper()
+    if t.startswith(("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INT", "BIGINT", "SMALLINT", "TINYINT",
+                     "HUGEINT", "UBIGINT", "UINTEGER")):
+        return f"TRY_CAST({_q(col)} AS {MONEY})"
+    cleaned = f"regexp_replace({_text(col)}, '[,，¥￥元\\s]', '', 'g')"
+    return f"TRY_CAST({cleaned} AS {MONEY})"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def read_inputs(
+    customers: str | Path,
+    transactions: str | Path,
+    *,
+    columns: Iterable[tuple[str, str]] = (),
+    con: ibis.BaseBackend | None = None,
+    progress: Callable[[str], None] | None = None,
+    date_columns: Iterable[str] = (),
+) -> Inputs:
+    """Read, map and check the customers and transactions files.
+
+    Parameters
+    ----------
+    customers, transactions
+        Paths to CSV, Parquet or Excel files (``book.xlsx#Sheet`` picks a sheet).
+    columns
+        The rule file's ``columns:`` mapping as ``(our_name, file_header)`` pairs.
+    con
+        A DuckDB Ibis backend to load into; a new in-memory one by default.
+    progress
+        Called with a short label as each stage starts.
+    date_columns
+        Customer columns to read as dates (e.g. an expected close date), checked like the
+        transactions' dates.
+
+    Returns
+    -------
+    Inputs
+        Both tables, converted and checked.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the bad rows: a missing column, an unparseable date or
+        amount, an empty or duplicate customer id, or transactions of unknown customers.
+    """
+    con = con or connect()
+    mapping = dict(columns)
+    step = progress or (lambda label: None)
+
+    step("customers")
+    src_c = Source(con, customers, "customers")
+    try:
+        cust_table = _load_customers(src_c, mapping, list(date_columns))
+    finally:
+        src_c.close()
+    step("transactions")
+    src_t = Source(con, transactions, "transactions")
+    try:
+        tx_table = _load_transactions(src_t, mapping, cust_table)
+    finally:
+        src_t.close()
+    return Inputs(con, con.table(cust_table), con.table(tx_table), src_c.spec, src_t.spec)
+
+
+def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str]) -> str:
+    id_col = src.require("customer_id", mapping)
+    renames = {theirs: ours for ours, theirs in mapping.items() if theirs in src.types}
+    renames[id_col] = "customer_id"
+    others = []
+    dates = {}
+    for col in src.types:
+        if col == id_col:
+            continue
+        new = renames.get(col, col)
+        if new == "customer_id":
+            continue
+        if new in date_columns:
+            dates[new] = col
+            others.append(f"{_date_sql(col, src.types[col])} AS {_q(new)}")
+        else:
+            others.append(f"{_q(col)} AS {_q(new)}")
+    db = src.db
+    _sql(db, 
+        "CREATE OR REPLACE TEMP TABLE tiering_customers AS SELECT "
+        + ", ".join([f"{_text(id_col)} AS customer_id", *others])
+        + f" FROM {src.view}"
+    )
+    issues, total = src.bad_rows(
+        f"{_text(id_col)} IS NULL", id_col, "empty customer id", "客户编号为空"
+    )
+    if total:
+        raise InputError(src.spec, issues, total)
+    dups = _sql(db, 
+        "SELECT customer_id FROM tiering_customers GROUP BY 1 HAVING count(*) > 1 LIMIT 10"
+    )
+    if dups:
+        ids = ", ".join(_lit(d[0]) for d in dups)
+        issues, total = src.bad_rows(
+            f"{_text(id_col)} IN ({ids})", id_col, "duplicate customer id", "客户编号重复"
+        )
+        raise InputError(src.spec, issues, total)
+    for new, col in dates.items():
+        parsed = _date_sql(col, src.types[col])
+        issues, total = src.bad_rows(
+            f"{_text(col)} IS NOT NULL AND ({parsed}) IS NULL", col,
+            "not a date (write e.g. 2026-06-30)", "不是日期（应写如 2026-06-30）",
+        )
+        if total:
+            raise InputError(src.spec, issues, total)
+    if _sql(db, "SELECT count(*) FROM tiering_customers")[0][0] == 0:
+        raise _file_error(src.spec, "has no customers", "没有客户记录")
+    return "tiering_customers"
+
+
+def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> str:
+    cols = {ours: src.require(ours, mapping) for ours in ("customer_id", "date", "amount")}
+    cost_col = src.resolve("cost", mapping)
+    date_sql = _date_sql(cols["date"], src.types[cols["date"]])
+    amount_sql = _money_sql(cols["amount"], src.types[cols["amount"]])
+    if cost_col:
+        cost_raw = _text(cost_col)
+        cost_sql = (f"CASE WHEN {cost_raw} IS NULL THEN CAST(0 AS {MONEY}) "
+                    f"ELSE {_money_sql(cost_col, src.types[cost_col])} END")
+    else:
+        cost_sql = f"CAST(0 AS {MONEY})"
+    db = src.db
+    _sql(db, 
+        "CREATE OR REPLACE TEMP TABLE tiering_transactions AS SELECT "
+        f"{_text(cols['customer_id'])} AS customer_id, {date_sql} AS date, "
+        f"{amount_sql} AS amount, {cost_sql} AS cost FROM {src.view}"
+    )
+    bad = _sql(db, 
+        "SELECT count(*) FILTER (customer_id IS NULL), count(*) FILTER (date IS NULL), "
+        "count(*) FILTER (amount IS NULL), count(*) FILTER (cost IS NULL), count(*) "
+        "FROM tiering_transactions"
+    )[0]
+    checks = [
+        (bad[0], f"{_text(cols['customer_id'])} IS NULL", cols["customer_id"],
+         "empty customer id", "客户编号为空"),
+        (bad[1], f"({date_sql}) IS NULL", cols["date"],
+         "not a date (write e.g. 2026-06-30)", "不是日期（应写如 2026-06-30）"),
+        (bad[2], f"({amount_sql}) IS NULL", cols["amount"],
+         "not an amount (write e.g. 1234.50)", "不是金额（应写如 1234.50）"),
+    ]
+    if cost_col:
+        checks.append((bad[3], f"({cost_sql}) IS NULL", cost_col,
+                       "not an amount (write e.g. 1234.50)", "不是金额（应写如 1234.50）"))
+    issues: list[RowIssue] = []
+    total = 0
+    for count, condition, column, en, zh in checks:
+        if count:
+            found, n = src.bad_rows(condition, column, en, zh)
+            issues += found
+            total += n
+    if total:
+        issues.sort(key=lambda i: (i.row or 0))
+        raise InputError(src.spec, issues, total)
+    unknown = _sql(db, 
+        f"SELECT count(*) FROM tiering_transactions t ANTI JOIN {customers} c USING (customer_id)"
+    )[0][0]
+    if unknown:
+        id_sql = _text(cols["customer_id"])
+        found, n = src.bad_rows(
+            f"{id_sql} NOT IN (SELECT customer_id FROM {customers})",
+            cols["customer_id"],
+            "customer id not in the customers file",
+            "客户文件中没有该客户编号",
+        )
+        raise InputError(src.spec, found, n)
+    return "tiering_transactions"
+
+
+def read_table(spec: str | Path, label: str = "table", con: ibis.BaseBackend | None = None):
+    """Any supported file as ``(Source, ibis.Table)`` of its raw columns (for small side files
+    such as a previous output or overrides)."""
+    con = con or connect()
+    src = Source(con, spec, label)
+    return src, con.table(src.view)

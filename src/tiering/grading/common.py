@@ -1,0 +1,85 @@
+"""Pieces shared by the grading methods: reading a metric, naming tiers, writing reasons."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import ibis
+import ibis.expr.types as ir
+
+from tiering.rules import MONEY_METRICS, RuleSet, metric_label
+
+
+def value_of(table: ir.Table, ref: str, *, numeric: bool = False) -> ir.Value:
+    """The column behind a metric reference; attributes cast to numbers when ``numeric``."""
+    if ref.startswith("attribute."):
+        col = table[ref.split(".", 1)[1]]
+        if numeric and not col.type().is_numeric():
+            return col.cast("string").strip().try_cast("float64")
+        return col
+    return table[ref]
+
+
+def is_money(ref: str) -> bool:
+    return ref in MONEY_METRICS
+
+
+def zh(lang: str) -> bool:
+    return lang.startswith("zh")
+
+
+def label(ref: str, lang: str) -> str:
+    return metric_label(ref, lang)
+
+
+def text(value: ir.Value, digits: int = 2) -> ir.StringValue:
+    """A number or date as text for a reason sentence; empty values read as '—'."""
+    if value.type().is_floating():
+        value = value.round(digits)
+    return value.cast("string").fill_null("—")
+
+
+def concat(*parts) -> ir.StringValue:
+    """Concatenate literal strings and string expressions."""
+    out = None
+    for p in parts:
+        p = ibis.literal(p) if isinstance(p, str) else p
+        out = p if out is None else out + p
+    return out
+
+
+def number(x: float | Decimal | Fraction) -> str:
+    """A constant from the rules as a person writes it: 75, 0.1, 12.5%."""
+    if isinstance(x, Fraction):
+        pct = Decimal(x.numerator) * 100 / Decimal(x.denominator)
+        return f"{pct.normalize():f}%"
+    if isinstance(x, Decimal):
+        return f"{x.normalize():f}"
+    return f"{x:g}"
+
+
+def by_rank(rank: ir.IntegerValue, values: list, default=None) -> ir.Value:
+    """``values[rank]`` as an expression (None entries give empty)."""
+    cases = [(rank == i, v) for i, v in enumerate(values) if v is not None]
+    if not cases:
+        return ibis.null() if default is None else ibis.literal(default)
+    return ibis.cases(*cases, else_=default)
+
+
+def tier_columns(rules: RuleSet, rank: ir.IntegerValue) -> dict[str, ir.Value]:
+    """``tier``, ``_tier_rank`` and ``next_tier`` from a tier rank expression."""
+    names = rules.tier_names
+    return {
+        "tier": by_rank(rank, names),
+        "_tier_rank": rank,
+        "next_tier": by_rank(rank, [None, *names[:-1]]).cast("string"),
+    }
+
+
+def first_match(conditions: list[ir.BooleanValue], last: int) -> ir.IntegerValue:
+    """The index of the first true condition, else ``last``; empty conditions are false."""
+    cases = [(c.fill_null(False), i) for i, c in enumerate(conditions)]
+    if not cases:
+        return ibis.literal(last)
+    return ibis.cases(*cases, else_=last)

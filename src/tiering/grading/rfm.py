@@ -1,0 +1,110 @@
+"""RFM: the eight segments from recency, frequency and monetary value, each high or low.
+
+R is high when the recency metric is *below* its split (recent buyers), F and M are high
+when above theirs. The split is the mean (or median) over the customers with at least one
+transaction in the window; an empty recency is low. Mean comparisons are made exactly
+(value × n against the sum), so money never wobbles around the split.
+
+The code is R, F, M as 1 (high) / 0 (low), e.g. ``101``; the segments, best first:
+111 重要价值, 101 重要发展, 011 重要保持, 001 重要挽留, 110 一般价值, 100 一般发展,
+010 一般保持, 000 一般挽留 (rename them with ``tiers: [{name: ..., code: '111'}, ...]``).
+The next tier up is the best segment one more high letter would give; the gap is how
+far that letter's metric is from its split.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from tiering.grading.common import by_rank, concat, label, text, value_of, zh
+from tiering.rules import RFM, RuleSet
+
+
+def _split(table, value, active, how):
+    """``(is_high_above, split_value)``: a comparison builder and the split for display."""
+    v = value.cast("float64") if not value.type().is_decimal() else value
+    if how == "median":
+        split = ibis.ifelse(active, v, None).median().over()
+        return (lambda x, above: (x > split) if above else (x < split)), split.cast("float64")
+    total = ibis.ifelse(active, v, None).sum().over()
+    n = ibis.ifelse(active, 1, None).count().over()
+    shown = total.cast("float64") / n.cast("float64")
+    return (lambda x, above: (x * n > total) if above else (x * n < total)), shown
+
+
+def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> ir.Table:
+    method: RFM = rules.method
+    active = table.orders > 0
+    dims = []
+    for key, ref, above in (
+        ("r", method.recency, False),
+        ("f", method.frequency, True),
+        ("m", method.monetary, True),
+    ):
+        value = value_of(table, ref, numeric=True)
+        compare, shown = _split(table, value, active, method.split)
+        dims.append((key, ref, above, value, compare, shown))
+    table = table.mutate(
+        **{f"_{k}": v for k, _, _, v, _, _ in dims},
+        **{f"{k}_split": s.round(2) for k, _, _, _, _, s in dims},
+    )
+    highs = {}
+    for k, _, above, _, compare, _ in dims:
+        highs[k] = compare(table[f"_{k}"], above).fill_null(False)
+    code = concat(*[ibis.ifelse(highs[k], "1", "0") for k in ("r", "f", "m")])
+    table = table.mutate(rfm_code=code)
+
+    tiers = rules.tiers
+    codes = [t.code for t in tiers]
+    rank = ibis.cases(*[(table.rfm_code == c, i) for i, c in enumerate(codes)], else_=len(codes) - 1)
+    # the best segment reachable by raising one letter, and which letter
+    nxt: dict[str, tuple[int, int]] = {}
+    for i, c in enumerate(codes):
+        options = []
+        for pos in range(3):
+            if c[pos] == "0":
+                up = c[:pos] + "1" + c[pos + 1 :]
+                options.append((codes.index(up), pos))
+        better = [o for o in options if o[0] < i]
+        if better:
+            nxt[c] = min(better)
+    gap_cases = []
+    unit_cases = []
+    for c, (j, pos) in nxt.items():
+        k, ref, above, _, _, _ = dims[pos]
+        diff = (table[f"{k}_split"] - table[f"_{k}"].cast("float64")) if above else (
+            table[f"_{k}"].cast("float64") - table[f"{k}_split"]
+        )
+        gap_cases.append((table.rfm_code == c, diff))
+        unit_cases.append((table.rfm_code == c, ref))
+    table = table.mutate(
+        tier=by_rank(rank, [t.name for t in tiers]),
+        _tier_rank=rank,
+        next_tier=ibis.cases(
+            *[(table.rfm_code == c, tiers[j].name) for c, (j, _) in nxt.items()],
+            else_=ibis.null("string"),
+        ),
+        gap=ibis.cases(*gap_cases, else_=ibis.null("float64")).round(2) if gap_cases else ibis.null("float64"),
+        gap_unit=ibis.cases(*unit_cases, else_=ibis.null("string")) if unit_cases else ibis.null("string"),
+    )
+    is_zh = zh(lang)
+    parts = []
+    for k, ref, above, _, _, _ in dims:
+        high = table.rfm_code.substr({"r": 0, "f": 1, "m": 2}[k], 1) == "1"
+        op = ibis.ifelse(high, " > " if above else " < ", " ≤ " if above else " ≥ ")
+        word = ibis.ifelse(high, "高" if is_zh else "high", "低" if is_zh else "low")
+        parts.append(
+            concat(
+                f"{k.upper()} {label(ref, lang)} ",
+                text(table[f"_{k}"]),
+                op,
+                table[f"{k}_split"].cast("string").fill_null("—"),
+                "（" if is_zh else " (",
+                word,
+                "）" if is_zh else ")",
+            )
+        )
+    sep = "，" if is_zh else ", "
+    reason = concat(parts[0], sep, parts[1], sep, parts[2], " → ", table.rfm_code, " ", table.tier)
+    return table.mutate(reason=reason).drop("_r", "_f", "_m")

@@ -1,0 +1,104 @@
+"""Weighted scorecard: each factor scores 0-100 points; the weighted mean is the score.
+
+Scales:
+
+- ``percentile``: 100 × PERCENT_RANK (SQL semantics: (rank − 1)/(n − 1), ties share the
+  lowest rank) over the customers whose value is not empty, within ``group_by`` if given;
+  ``invert: true`` ranks lower values higher. One customer alone scores 0.
+- ``minmax``: 100 × (value − min)/(max − min) (inverted: (max − value)/(max − min)); 0 when
+  every value is the same.
+- ``bands``: the points of the highest bound the value reaches (value ≥ bound), ``default``
+  (0) below the first; inverted, the points of the lowest bound the value stays at or under.
+- ``map``: points by the value's text; ``default`` (0) for other values.
+
+Empty values score 0. Score = Σ weight × points / Σ weight, rounded to 2 decimals before it
+is compared with the tiers' ``min_score``, so the tier always agrees with the score shown.
+A customer gets the first tier whose ``min_score`` ≤ score; the last tier takes the rest.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from tiering.grading.common import concat, first_match, label, number, tier_columns, value_of, zh
+from tiering.rules import Factor, RuleSet, Scorecard
+
+
+def points(table: ir.Table, factor: Factor) -> tuple[ir.Value, ir.FloatingValue]:
+    """``(value, points)`` expressions for one factor."""
+    scale = factor.scale
+    numeric = scale.kind != "map"
+    value = value_of(table, factor.factor, numeric=numeric)
+    empty = value.isnull()
+    groups = [empty]
+    if factor.group_by:
+        groups.insert(0, value_of(table, factor.group_by))
+    if scale.kind == "percentile":
+        order = ibis.desc(value) if factor.invert else value
+        raw = ibis.percent_rank().over(group_by=groups, order_by=order) * 100
+    elif scale.kind == "minmax":
+        v = value.cast("float64")
+        lo = v.min().over(group_by=groups)
+        hi = v.max().over(group_by=groups)
+        span = hi - lo
+        top = (hi - v) if factor.invert else (v - lo)
+        raw = ibis.ifelse(span > 0, top / span * 100, 0.0)
+    elif scale.kind == "bands":
+        v = value.cast("float64")
+        if factor.invert:
+            cases = [(v <= bound, pts) for bound, pts in scale.bands]
+        else:
+            cases = [(v >= bound, pts) for bound, pts in reversed(scale.bands)]
+        raw = ibis.cases(*cases, else_=scale.default) if cases else ibis.literal(scale.default)
+    else:  # map
+        v = value.cast("string").strip()
+        cases = [(v == key, pts) for key, pts in scale.mapping]
+        raw = ibis.cases(*cases, else_=scale.default)
+    pts = ibis.ifelse(empty, 0.0, raw.cast("float64"))
+    return value, pts
+
+
+def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> ir.Table:
+    card: Scorecard = rules.method
+    total = card.total_weight
+    cols: dict[str, ir.Value] = {}
+    weighted = None
+    for f in card.factors:
+        value, pts = points(table, f)
+        cols[f"{f.name}_value"] = value
+        cols[f"{f.name}_points"] = pts.round(2)
+        term = pts * (f.weight / total)
+        weighted = term if weighted is None else weighted + term
+    table = table.mutate(**cols, score=weighted.round(2))
+    score = table.score
+
+    tiers = rules.tiers
+    rank = first_match([score >= t.min_score for t in tiers[:-1]], len(tiers) - 1)
+    table = table.mutate(**tier_columns(rules, rank))
+    gap_values = [None] + [t.min_score for t in tiers[:-1]]
+    cases = [(table._tier_rank == i, ibis.literal(v) - table.score) for i, v in enumerate(gap_values) if v is not None]
+    gap = ibis.cases(*cases, else_=ibis.null("float64")) if cases else ibis.null("float64")
+
+    # reason: "score 78.4 ≥ 75 → A: revenue 92.0 × 40%, ..."
+    is_zh = zh(lang)
+    heads = []
+    for i, t in enumerate(tiers):
+        if i < len(tiers) - 1:
+            heads.append((f" ≥ {number(t.min_score)} → {t.name}", i))
+        else:
+            below = f" < {number(tiers[-2].min_score)}" if len(tiers) > 1 else ""
+            heads.append((f"{below} → {t.name}", i))
+    head = ibis.cases(*[(table._tier_rank == i, h) for h, i in heads], else_="")
+    parts = []
+    for f in card.factors:
+        share = number(round(f.weight / total * 100, 1)) + "%"
+        name = f.label or label(f.factor, lang)
+        sep = "分 × " if is_zh else " × "
+        parts.append(concat(f"{name} ", table[f"{f.name}_points"].cast("string"), sep + share))
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = concat(joined, "，" if is_zh else ", ", p)
+    reason = concat("得分 " if is_zh else "score ", table.score.cast("string"), head,
+                    "：" if is_zh else ": ", joined)
+    return table.mutate(reason=reason, gap=gap.round(2), gap_unit=ibis.literal("points"))

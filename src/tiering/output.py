@@ -1,0 +1,137 @@
+"""Writing results (CSV, Parquet, Excel) atomically, and summarising them per tier.
+
+Every file is written to a temporary file beside the target and renamed into place, so a
+failed or interrupted run never leaves a half-written output. CSV is UTF-8 with a BOM so
+that Excel opens Chinese text correctly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from tiering.exceptions import OutputError
+
+EXCEL_MAX_ROWS = 1_048_575  # one row is the header
+
+
+def output_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    formats = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
+    if suffix not in formats:
+        raise OutputError(
+            f"{path}: unknown output type {suffix or '(none)'}: use .csv, .parquet or .xlsx",
+            f"{path}：无法识别的输出类型 {suffix or '（无）'}：请使用 .csv、.parquet 或 .xlsx",
+        )
+    return formats[suffix]
+
+
+def write_table(table: pa.Table, path: str | Path, sheet: str = "tiers") -> Path:
+    """Write ``table`` to ``path`` (format by extension), atomically."""
+    path = Path(path)
+    fmt = output_format(path)
+    if fmt == "xlsx" and table.num_rows > EXCEL_MAX_ROWS:
+        raise OutputError(
+            f"{path}: {table.num_rows:,} rows do not fit in an Excel sheet "
+            f"({EXCEL_MAX_ROWS:,} at most): write .csv or .parquet",
+            f"{path}：{table.num_rows:,} 行超出 Excel 工作表上限（{EXCEL_MAX_ROWS:,} 行）："
+            "请输出 .csv 或 .parquet",
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: folder {folder} does not exist", f"{path}：文件夹 {folder} 不存在")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if fmt == "csv":
+                f.write(b"\xef\xbb\xbf")
+                pacsv.write_csv(table, f)
+            elif fmt == "parquet":
+                pq.write_table(table, f)
+            else:
+                _write_xlsx(table, f, sheet)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _write_xlsx(table: pa.Table, f, sheet: str) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(f, {"constant_memory": True, "in_memory": False})
+    ws = book.add_worksheet(sheet[:31])
+    bold = book.add_format({"bold": True})
+    date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
+    names = table.column_names
+    for j, name in enumerate(names):
+        ws.write_string(0, j, name, bold)
+    ws.freeze_panes(1, 1)
+    row = 1
+    for batch in table.to_batches(max_chunksize=10_000):
+        cols = [batch.column(j).to_pylist() for j in range(batch.num_columns)]
+        for i in range(batch.num_rows):
+            for j, col in enumerate(cols):
+                v = col[i]
+                if v is None:
+                    continue
+                if isinstance(v, Decimal):
+                    ws.write_number(row, j, float(v))
+                elif isinstance(v, bool):
+                    ws.write_boolean(row, j, v)
+                elif isinstance(v, int | float):
+                    ws.write_number(row, j, v)
+                elif isinstance(v, dt.date):
+                    ws.write_datetime(row, j, dt.datetime(v.year, v.month, v.day), date_fmt)
+                else:
+                    ws.write_string(row, j, str(v))
+            row += 1
+    book.close()
+
+
+def summarise(results: pa.Table, tier_names: list[str]) -> list[dict]:
+    """Customers, revenue and profit per tier, with shares, best tier first."""
+    total_n = results.num_rows
+    grouped = results.group_by("tier").aggregate(
+        [("customer_id", "count"), ("revenue", "sum"), ("profit", "sum")]
+    )
+    rows = {r["tier"]: r for r in grouped.to_pylist()}
+    tot_rev = sum((r["revenue_sum"] or 0) for r in rows.values())
+    tot_pro = sum((r["profit_sum"] or 0) for r in rows.values())
+    out = []
+    for name in tier_names:
+        r = rows.get(name, {"customer_id_count": 0, "revenue_sum": 0, "profit_sum": 0})
+        n, rev, pro = r["customer_id_count"], r["revenue_sum"] or 0, r["profit_sum"] or 0
+        out.append({
+            "tier": name,
+            "customers": n,
+            "customers_share": n / total_n if total_n else 0.0,
+            "revenue": rev,
+            "revenue_share": float(rev / tot_rev) if tot_rev else 0.0,
+            "profit": pro,
+            "profit_share": float(pro / tot_pro) if tot_pro else 0.0,
+        })
+    out.append({
+        "tier": None, "customers": total_n, "customers_share": 1.0 if total_n else 0.0,
+        "revenue": tot_rev, "revenue_share": 1.0 if tot_rev else 0.0,
+        "profit": tot_pro, "profit_share": 1.0 if tot_pro else 0.0,
+    })
+    return out
+
+
+def movements(results: pa.Table) -> dict[str, int]:
+    """Counts of ``change`` values (up/down/same/new/changed)."""
+    if "change" not in results.column_names:
+        return {}
+    counts = pc.value_counts(results.column("change")).to_pylist()
+    return {c["values"]: c["counts"] for c in counts if c["values"] is not None}
