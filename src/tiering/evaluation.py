@@ -269,6 +269,11 @@ def _finish(table: ir.Table, rules: RuleSet, lang: str, attributes: list[str]) -
     joined = concat(*parts) if parts else ibis.literal("")
     table = table.mutate(flags=joined.re_replace(";$", ""))
     table = table.mutate(missing=_missing(table, lang))
+    order = [table._tier_rank]
+    if "_sort" in table.columns:
+        order.append(ibis.desc(table._sort))
+    order.append(table.customer_id)
+    table = table.order_by(order)
     columns = [c for c in LEADING if c in table.columns]
     rest = [c for c in table.columns if c not in columns and not c.startswith("_")
             and c not in attributes]

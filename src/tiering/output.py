@@ -58,6 +58,9 @@ def write_table(table: pa.Table, path: str | Path, sheet: str = "tiers") -> Path
                 pq.write_table(table, f)
             else:
                 _write_xlsx(table, f, sheet)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -144,6 +144,7 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         reason=reason,
         gap=gap.cast("float64").round(2),
         gap_unit=ibis.literal(method.metric),
+        _sort=-table.rank,
         **flags,
     )
     drop = ["_n", "_positive", "_value", *cutoffs]

@@ -107,4 +107,4 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         )
     sep = "，" if is_zh else ", "
     reason = concat(parts[0], sep, parts[1], sep, parts[2], " → ", table.rfm_code, " ", table.tier)
-    return table.mutate(reason=reason).drop("_r", "_f", "_m")
+    return table.mutate(reason=reason, _sort=table._m.cast("float64")).drop("_r", "_f", "_m")

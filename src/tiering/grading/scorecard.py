@@ -101,4 +101,6 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         joined = concat(joined, "，" if is_zh else ", ", p)
     reason = concat("得分 " if is_zh else "score ", table.score.cast("string"), head,
                     "：" if is_zh else ": ", joined)
-    return table.mutate(reason=reason, gap=gap.round(2), gap_unit=ibis.literal("points"))
+    return table.mutate(
+        reason=reason, gap=gap.round(2), gap_unit=ibis.literal("points"), _sort=table.score
+    )

@@ -49,5 +49,8 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     empty = f"{name}为空 → {tiers[-1].name}" if zh(lang) else f"{name}is empty → {tiers[-1].name}"
     reason = ibis.ifelse(table._value.isnull(), ibis.literal(empty), reason)
     return table.mutate(
-        reason=reason, gap=gap.round(2), gap_unit=ibis.literal(method.metric)
+        reason=reason,
+        gap=gap.round(2),
+        gap_unit=ibis.literal(method.metric),
+        _sort=table._value.cast("float64"),
     ).drop("_value")
