@@ -1,0 +1,45 @@
+# Customer Tiering: one way to set up, run and test.
+#   make run    set up .venv, generate the demo company, grade it with every example rule file
+#   make test   set up .venv, lint, run every test (what CI runs)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := demo
+EXAMPLES := scorecard pareto rfm membership prospects
+
+.PHONY: install run test lint format lock bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,spark,postgres]"
+	touch $@
+
+run: install
+	$(BIN)/tiering demo-data $(DEMO) --customers 2000 --seed 1
+	@for rules in $(EXAMPLES); do \
+	  $(BIN)/tiering evaluate examples/$$rules.yaml --customers $(DEMO)/customers.xlsx \
+	    --transactions $(DEMO)/交易记录.csv --out $(DEMO)/$$rules.xlsx || exit 1; \
+	done
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: lint
+	$(BIN)/python -m pytest
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+# Re-pin every dependency after changing pyproject.toml.
+lock: install
+	$(BIN)/pip freeze --exclude-editable > requirements.lock
+
+bench: install
+	$(BIN)/python bench/evaluate.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache
