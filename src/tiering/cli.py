@@ -5,13 +5,13 @@ Exit codes: 0 ok, 1 invalid input or rules, 2 usage.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -36,8 +36,11 @@ def default_lang() -> str:
 
 Lang = Annotated[
     str | None,
-    typer.Option("--lang", help="Language of messages and reasons: zh or en "
-                 "[default: zh when $TIERING_LANG or $LANG starts with zh, else en]."),
+    typer.Option(
+        "--lang",
+        help="Language of messages and reasons: zh or en "
+        "[default: zh when $TIERING_LANG or $LANG starts with zh, else en].",
+    ),
 ]
 
 
@@ -88,8 +91,11 @@ def check(
         err.print(f"[yellow]{_t(lang, 'warning', '警告')}:[/] {w.message(lang)}", highlight=False)
     tiers = ", ".join(rs.tier_names)
     out.print(
-        _t(lang, f"[green]OK[/] {rs.name}: {rs.method_name}, tiers {tiers}",
-           f"[green]通过[/] {rs.name}：{rs.method_name}，等级 {tiers}"),
+        _t(
+            lang,
+            f"[green]OK[/] {rs.name}: {rs.method_name}, tiers {tiers}",
+            f"[green]通过[/] {rs.name}：{rs.method_name}，等级 {tiers}",
+        ),
         highlight=False,
     )
 
@@ -100,7 +106,8 @@ def evaluate(
     customers: Annotated[str, typer.Option(help="Customers file: .csv, .parquet, .xlsx[#Sheet].")],
     transactions: Annotated[str, typer.Option(help="Transactions file: .csv, .parquet, .xlsx.")],
     out_path: Annotated[
-        Path | None, typer.Option("--out", help="Write one row per customer: .csv, .parquet, .xlsx.")
+        Path | None,
+        typer.Option("--out", help="Write one row per customer: .csv, .parquet, .xlsx."),
     ] = None,
     as_of: Annotated[
         str | None, typer.Option(help="Evaluation date (default: the rule file's as_of).")
@@ -115,7 +122,7 @@ def evaluate(
 ) -> None:
     """Grade every customer and print a summary per tier; --out writes the details."""
     from tiering.evaluation import evaluate as run
-    from tiering.output import movements, output_format, summarise, write_table
+    from tiering.output import output_format, write_table
     from tiering.periods import parse_date
 
     lang = _check_lang(lang)
@@ -137,16 +144,31 @@ def evaluate(
         if out_path is not None:
             output_format(out_path)
         with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-            console=err, transient=True, disable=not err.is_terminal and not os.environ.get("TIERING_PROGRESS"),
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal and not os.environ.get("TIERING_PROGRESS"),
         ) as progress:
             task = progress.add_task(stages["customers"], total=len(stages))
 
             def step(name: str) -> None:
-                progress.update(task, description=stages.get(name, name), completed=list(stages).index(name))
+                progress.update(
+                    task, description=stages.get(name, name), completed=list(stages).index(name)
+                )
 
-            ev = run(rules, customers, transactions, as_of=as_of_date, previous=previous,
-                     overrides=overrides, lang=lang, progress=step)
+            ev = run(
+                rules,
+                customers,
+                transactions,
+                as_of=as_of_date,
+                previous=previous,
+                overrides=overrides,
+                lang=lang,
+                progress=step,
+            )
             step("computing")
             results = ev.to_pyarrow()
             if out_path is not None:
@@ -158,45 +180,75 @@ def evaluate(
 
     _print_summary(ev, results, lang)
     if out_path is not None:
-        out.print(_t(lang, f"Wrote {results.num_rows:,} rows to {out_path}",
-                     f"已写出 {results.num_rows:,} 行到 {out_path}"), highlight=False)
+        out.print(
+            _t(
+                lang,
+                f"Wrote {results.num_rows:,} rows to {out_path}",
+                f"已写出 {results.num_rows:,} 行到 {out_path}",
+            ),
+            highlight=False,
+        )
 
 
 def _money(x) -> str:
-    return f"{float(x):,.2f}"
+    return f"{float(x):,.0f}"
 
 
 def _print_summary(ev, results, lang: str) -> None:
     from tiering.output import movements, summarise
 
     rows = summarise(results, ev.rules.tier_names)
-    title = _t(lang, f"{ev.rules.name} — as of {ev.as_of.isoformat()}",
-               f"{ev.rules.name} — 评估日 {ev.as_of.isoformat()}")
-    table = Table(title=title)
-    for head in (_t(lang, "Tier", "等级"), _t(lang, "Customers", "客户数"), "%",
-                 _t(lang, "Revenue", "营收"), "%", _t(lang, "Profit", "利润"), "%"):
-        table.add_column(head, justify="left" if head in ("Tier", "等级") else "right")
+    title = _t(
+        lang,
+        f"{ev.rules.name} — as of {ev.as_of.isoformat()}",
+        f"{ev.rules.name} — 评估日 {ev.as_of.isoformat()}",
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    table.add_column(_t(lang, "Tier", "等级"), no_wrap=True)
+    for head in (
+        _t(lang, "Customers", "客户数"),
+        "%",
+        _t(lang, "Revenue", "营收"),
+        "%",
+        _t(lang, "Profit", "利润"),
+        "%",
+    ):
+        table.add_column(head, justify="right", no_wrap=True)
     for r in rows:
         name = r["tier"] if r["tier"] is not None else _t(lang, "Total", "合计")
         if r["tier"] is None:
             table.add_section()
         table.add_row(
-            name, f"{r['customers']:,}", f"{r['customers_share']:.1%}",
-            _money(r["revenue"]), f"{r['revenue_share']:.1%}",
-            _money(r["profit"]), f"{r['profit_share']:.1%}",
+            name,
+            f"{r['customers']:,}",
+            f"{r['customers_share']:.1%}",
+            _money(r["revenue"]),
+            f"{r['revenue_share']:.1%}",
+            _money(r["profit"]),
+            f"{r['profit_share']:.1%}",
         )
     out.print(table)
 
     moves = movements(results)
     if moves:
-        words = {"up": ("up", "升级"), "down": ("down", "降级"), "same": ("same", "不变"),
-                 "new": ("new", "新增"), "changed": ("changed", "其他变化")}
+        words = {
+            "up": ("up", "升级"),
+            "down": ("down", "降级"),
+            "same": ("same", "不变"),
+            "new": ("new", "新增"),
+            "changed": ("changed", "其他变化"),
+        }
         text = ", ".join(f"{_t(lang, *words[k])} {moves[k]:,}" for k in words if k in moves)
-        out.print(_t(lang, f"Since the previous evaluation: {text}", f"与上次评级相比：{text}"),
-                  highlight=False)
+        out.print(
+            _t(lang, f"Since the previous evaluation: {text}", f"与上次评级相比：{text}"),
+            highlight=False,
+        )
         _print_movers(results, lang)
     if ev.expired_overrides:
-        t = Table(title=_t(lang, "Expired overrides (ignored)", "已过期的人工调整（未生效）"))
+        t = Table(
+            title=_t(lang, "Expired overrides (ignored)", "已过期的人工调整（未生效）"),
+            box=box.SIMPLE_HEAD,
+        )
         for h in ("customer_id", "tier", "reason", "expires"):
             t.add_column(h)
         for o in ev.expired_overrides:
@@ -207,15 +259,21 @@ def _print_summary(ev, results, lang: str) -> None:
 def _print_movers(results, lang: str, limit: int = 10) -> None:
     import pyarrow.compute as pc
 
-    for change, title in (("up", _t(lang, "Moved up", "升级客户")),
-                          ("down", _t(lang, "Moved down", "降级客户"))):
+    for change, title in (
+        ("up", _t(lang, "Moved up", "升级客户")),
+        ("down", _t(lang, "Moved down", "降级客户")),
+    ):
         movers = results.filter(pc.equal(results.column("change"), change))
         if movers.num_rows == 0:
             continue
         movers = movers.sort_by([("revenue", "descending"), ("customer_id", "ascending")])
-        t = Table(title=f"{title} ({movers.num_rows:,})")
-        for h in ("customer_id", _t(lang, "from", "原等级"), _t(lang, "to", "新等级"),
-                  _t(lang, "Revenue", "营收")):
+        t = Table(title=f"{title} ({movers.num_rows:,})", box=box.SIMPLE_HEAD)
+        for h in (
+            "customer_id",
+            _t(lang, "from", "原等级"),
+            _t(lang, "to", "新等级"),
+            _t(lang, "Revenue", "营收"),
+        ):
             t.add_column(h)
         for r in movers.slice(0, limit).to_pylist():
             t.add_row(r["customer_id"], r["previous_tier"], r["tier"], _money(r["revenue"]))
@@ -238,26 +296,35 @@ def demo_data(
     lang = _check_lang(lang)
     if fmt not in ("xlsx", "csv", "parquet"):
         raise typer.BadParameter("use xlsx, csv or parquet", param_hint="--format")
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TimeElapsedColumn(), console=err, transient=True,
-                  disable=not err.is_terminal) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
         task = progress.add_task(_t(lang, "Generating", "生成中"), total=1.0)
 
         def report(label: str, fraction: float) -> None:
             progress.update(task, description=label, completed=fraction)
 
         try:
-            files = generate_demo(directory, customers=customers, seed=seed, fmt=fmt,
-                                  progress=report)
+            files = generate_demo(
+                directory, customers=customers, seed=seed, fmt=fmt, progress=report
+            )
         except ValueError as e:
             err.print(f"[bold red]{_t(lang, 'Error', '错误')}:[/] {e}", highlight=False)
             raise typer.Exit(1) from None
     out.print(
-        _t(lang,
-           f"Wrote {files.customer_count:,} customers to {files.customers} and "
-           f"{files.transaction_count:,} transactions to {files.transactions}",
-           f"已生成 {files.customer_count:,} 个客户（{files.customers}）和 "
-           f"{files.transaction_count:,} 条交易（{files.transactions}）"),
+        _t(
+            lang,
+            f"Wrote {files.customer_count:,} customers to {files.customers} and "
+            f"{files.transaction_count:,} transactions to {files.transactions}",
+            f"已生成 {files.customer_count:,} 个客户（{files.customers}）和 "
+            f"{files.transaction_count:,} 条交易（{files.transactions}）",
+        ),
         highlight=False,
     )
 

@@ -36,16 +36,33 @@ from tiering.periods import DATE_FORMATS
 
 #: Headers recognised without a mapping when our own name is absent (first match wins).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "customer_id": ("客户编号", "客户ID", "客户id", "客户编码", "客户代码", "客户号", "customer id",
-                    "customer_code", "customer", "客户"),
+    "customer_id": (
+        "客户编号",
+        "客户ID",
+        "客户id",
+        "客户编码",
+        "客户代码",
+        "客户号",
+        "customer id",
+        "customer_code",
+        "customer",
+        "客户",
+    ),
     "date": ("日期", "交易日期", "订单日期", "下单日期", "单据日期", "业务日期", "order_date"),
     "amount": ("金额", "交易金额", "订单金额", "销售金额", "销售额", "价税合计", "含税金额"),
     "cost": ("成本", "成本金额", "销售成本"),
 }
 
 MONEY = "DECIMAL(18, 2)"
-_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
-             ".xlsx": "excel", ".xlsm": "excel"}
+_SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+}
 
 
 @dataclass
@@ -91,9 +108,11 @@ class Source:
         self.db = con.con
         self.spec = str(spec)
         self.label = label
-        path_text, _, sheet = self.spec.partition("#") if self.spec.lower().split("#")[0].endswith(
-            (".xlsx", ".xlsm")
-        ) else (self.spec, "", "")
+        path_text, _, sheet = (
+            self.spec.partition("#")
+            if self.spec.lower().split("#")[0].endswith((".xlsx", ".xlsm"))
+            else (self.spec, "", "")
+        )
         self.path = Path(path_text)
         self.sheet = sheet or None
         self._tmp: str | None = None
@@ -120,8 +139,9 @@ class Source:
         except InputError:
             raise
         except Exception as e:  # duckdb/openpyxl/pyarrow errors about the file's content
-            raise _file_error(self.spec, f"cannot be read: {_first_line(e)}",
-                              f"无法读取：{_first_line(e)}") from None
+            raise _file_error(
+                self.spec, f"cannot be read: {_first_line(e)}", f"无法读取：{_first_line(e)}"
+            ) from None
         rows = _sql(self.db, f"DESCRIBE {self.view}")
         self.types = {r[0]: r[1] for r in rows if r[0] != "_row"}
 
@@ -138,24 +158,31 @@ class Source:
                         out.write(chunk.encode("utf-8"))
                 except UnicodeDecodeError as e:
                     os.unlink(tmp)
-                    raise _file_error(self.spec, f"not valid {encoding} text: {e.reason}",
-                                      f"不是有效的 {encoding} 文本：{e.reason}") from None
+                    raise _file_error(
+                        self.spec,
+                        f"not valid {encoding} text: {e.reason}",
+                        f"不是有效的 {encoding} 文本：{e.reason}",
+                    ) from None
             self._tmp = tmp
             path = Path(tmp)
         self._rowexpr = "row_number() OVER () + 1"
-        _sql(self.db, 
+        _sql(
+            self.db,
             f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM read_csv({_lit(str(path))}, "
-            "header = true, all_varchar = true, strict_mode = false, null_padding = true)"
+            "header = true, all_varchar = true, strict_mode = false, null_padding = true)",
         )
 
     def _open_parquet(self) -> None:
-        _sql(self.db, 
+        _sql(
+            self.db,
             f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM read_parquet("
-            f"{_lit(str(self.path))})"
+            f"{_lit(str(self.path))})",
         )
         self._rowexpr = None
-        self._rowsql = (f"SELECT *, file_row_number + 2 AS _row FROM read_parquet("
-                        f"{_lit(str(self.path))}, file_row_number = true)")
+        self._rowsql = (
+            f"SELECT *, file_row_number + 2 AS _row FROM read_parquet("
+            f"{_lit(str(self.path))}, file_row_number = true)"
+        )
 
     def _open_excel(self) -> None:
         table = read_excel(self.path, self.sheet, self.spec)
@@ -208,12 +235,11 @@ class Source:
     # bad rows
     def bad_rows(self, condition: str, column: str, en: str, zh: str, limit: int = 10):
         """Issues for the rows where ``condition`` (SQL over the raw file) holds."""
-        total = _sql(self.db, 
-            f"SELECT count(*) FROM {self.view} WHERE {condition}"
-        )[0][0]
-        rows = _sql(self.db, 
+        total = _sql(self.db, f"SELECT count(*) FROM {self.view} WHERE {condition}")[0][0]
+        rows = _sql(
+            self.db,
             f"SELECT _row, CAST({_q(column)} AS VARCHAR) FROM ({self.with_rows()}) "
-            f"WHERE {condition} ORDER BY _row LIMIT {limit}"
+            f"WHERE {condition} ORDER BY _row LIMIT {limit}",
         )
         return [_issue(r, column, v, en, zh) for r, v in rows], total
 
@@ -249,8 +275,11 @@ def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:
-        raise _file_error(label, f"not a readable .xlsx workbook: {_first_line(e)}",
-                          f"不是可读取的 .xlsx 工作簿：{_first_line(e)}") from None
+        raise _file_error(
+            label,
+            f"not a readable .xlsx workbook: {_first_line(e)}",
+            f"不是可读取的 .xlsx 工作簿：{_first_line(e)}",
+        ) from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise _file_error(
@@ -325,8 +354,21 @@ def _date_sql(col: str, duck_type: str) -> str:
 
 def _money_sql(col: str, duck_type: str) -> str:
     t = duck_type.upper()
-    if t.startswith(("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INT", "BIGINT", "SMALLINT", "TINYINT",
-                     "HUGEINT", "UBIGINT", "UINTEGER")):
+    if t.startswith(
+        (
+            "DECIMAL",
+            "DOUBLE",
+            "FLOAT",
+            "REAL",
+            "INT",
+            "BIGINT",
+            "SMALLINT",
+            "TINYINT",
+            "HUGEINT",
+            "UBIGINT",
+            "UINTEGER",
+        )
+    ):
         return f"TRY_CAST({_q(col)} AS {MONEY})"
     cleaned = f"regexp_replace({_text(col)}, '[,，¥￥元\\s]', '', 'g')"
     return f"TRY_CAST({cleaned} AS {MONEY})"
@@ -408,18 +450,19 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
         else:
             others.append(f"{_q(col)} AS {_q(new)}")
     db = src.db
-    _sql(db, 
+    _sql(
+        db,
         "CREATE OR REPLACE TEMP TABLE tiering_customers AS SELECT "
         + ", ".join([f"{_text(id_col)} AS customer_id", *others])
-        + f" FROM {src.view}"
+        + f" FROM {src.view}",
     )
     issues, total = src.bad_rows(
         f"{_text(id_col)} IS NULL", id_col, "empty customer id", "客户编号为空"
     )
     if total:
         raise InputError(src.spec, issues, total)
-    dups = _sql(db, 
-        "SELECT customer_id FROM tiering_customers GROUP BY 1 HAVING count(*) > 1 LIMIT 10"
+    dups = _sql(
+        db, "SELECT customer_id FROM tiering_customers GROUP BY 1 HAVING count(*) > 1 LIMIT 10"
     )
     if dups:
         ids = ", ".join(_lit(d[0]) for d in dups)
@@ -427,11 +470,13 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
             f"{_text(id_col)} IN ({ids})", id_col, "duplicate customer id", "客户编号重复"
         )
         raise InputError(src.spec, issues, total)
-    for new, col in dates.items():
+    for col in dates.values():
         parsed = _date_sql(col, src.types[col])
         issues, total = src.bad_rows(
-            f"{_text(col)} IS NOT NULL AND ({parsed}) IS NULL", col,
-            "not a date (write e.g. 2026-06-30)", "不是日期（应写如 2026-06-30）",
+            f"{_text(col)} IS NOT NULL AND ({parsed}) IS NULL",
+            col,
+            "not a date (write e.g. 2026-06-30)",
+            "不是日期（应写如 2026-06-30）",
         )
         if total:
             raise InputError(src.spec, issues, total)
@@ -447,32 +492,58 @@ def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> 
     amount_sql = _money_sql(cols["amount"], src.types[cols["amount"]])
     if cost_col:
         cost_raw = _text(cost_col)
-        cost_sql = (f"CASE WHEN {cost_raw} IS NULL THEN CAST(0 AS {MONEY}) "
-                    f"ELSE {_money_sql(cost_col, src.types[cost_col])} END")
+        cost_sql = (
+            f"CASE WHEN {cost_raw} IS NULL THEN CAST(0 AS {MONEY}) "
+            f"ELSE {_money_sql(cost_col, src.types[cost_col])} END"
+        )
     else:
         cost_sql = f"CAST(0 AS {MONEY})"
     db = src.db
-    _sql(db, 
+    _sql(
+        db,
         "CREATE OR REPLACE TEMP TABLE tiering_transactions AS SELECT "
         f"{_text(cols['customer_id'])} AS customer_id, {date_sql} AS date, "
-        f"{amount_sql} AS amount, {cost_sql} AS cost FROM {src.view}"
+        f"{amount_sql} AS amount, {cost_sql} AS cost FROM {src.view}",
     )
-    bad = _sql(db, 
+    bad = _sql(
+        db,
         "SELECT count(*) FILTER (customer_id IS NULL), count(*) FILTER (date IS NULL), "
         "count(*) FILTER (amount IS NULL), count(*) FILTER (cost IS NULL), count(*) "
-        "FROM tiering_transactions"
+        "FROM tiering_transactions",
     )[0]
     checks = [
-        (bad[0], f"{_text(cols['customer_id'])} IS NULL", cols["customer_id"],
-         "empty customer id", "客户编号为空"),
-        (bad[1], f"({date_sql}) IS NULL", cols["date"],
-         "not a date (write e.g. 2026-06-30)", "不是日期（应写如 2026-06-30）"),
-        (bad[2], f"({amount_sql}) IS NULL", cols["amount"],
-         "not an amount (write e.g. 1234.50)", "不是金额（应写如 1234.50）"),
+        (
+            bad[0],
+            f"{_text(cols['customer_id'])} IS NULL",
+            cols["customer_id"],
+            "empty customer id",
+            "客户编号为空",
+        ),
+        (
+            bad[1],
+            f"({date_sql}) IS NULL",
+            cols["date"],
+            "not a date (write e.g. 2026-06-30)",
+            "不是日期（应写如 2026-06-30）",
+        ),
+        (
+            bad[2],
+            f"({amount_sql}) IS NULL",
+            cols["amount"],
+            "not an amount (write e.g. 1234.50)",
+            "不是金额（应写如 1234.50）",
+        ),
     ]
     if cost_col:
-        checks.append((bad[3], f"({cost_sql}) IS NULL", cost_col,
-                       "not an amount (write e.g. 1234.50)", "不是金额（应写如 1234.50）"))
+        checks.append(
+            (
+                bad[3],
+                f"({cost_sql}) IS NULL",
+                cost_col,
+                "not an amount (write e.g. 1234.50)",
+                "不是金额（应写如 1234.50）",
+            )
+        )
     issues: list[RowIssue] = []
     total = 0
     for count, condition, column, en, zh in checks:
@@ -481,10 +552,11 @@ def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> 
             issues += found
             total += n
     if total:
-        issues.sort(key=lambda i: (i.row or 0))
+        issues.sort(key=lambda i: i.row or 0)
         raise InputError(src.spec, issues, total)
-    unknown = _sql(db, 
-        f"SELECT count(*) FROM tiering_transactions t ANTI JOIN {customers} c USING (customer_id)"
+    unknown = _sql(
+        db,
+        f"SELECT count(*) FROM tiering_transactions t ANTI JOIN {customers} c USING (customer_id)",
     )[0][0]
     if unknown:
         id_sql = _text(cols["customer_id"])

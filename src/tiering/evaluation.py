@@ -27,9 +27,24 @@ from tiering.rules import METRICS, RuleSet, Window, load_rules, parse_rules
 
 #: The order of the leading output columns (those present).
 LEADING = (
-    "customer_id", "tier", "score", "rfm_code", "rank", "cum_share_before", "reason",
-    "next_tier", "gap", "gap_unit", "missing", "previous_tier", "change", "grace_count",
-    "computed_tier", "override_reason", "override_expires", "flags",
+    "customer_id",
+    "tier",
+    "score",
+    "rfm_code",
+    "rank",
+    "cum_share_before",
+    "reason",
+    "next_tier",
+    "gap",
+    "gap_unit",
+    "missing",
+    "previous_tier",
+    "change",
+    "grace_count",
+    "computed_tier",
+    "override_reason",
+    "override_expires",
+    "flags",
 )
 FLAG_NAMES = ("loss_maker", "inactive", "overdue", "band", "grace", "override")
 
@@ -99,7 +114,9 @@ def _table(value, con: ibis.BaseBackend, name: str) -> ir.Table:
 def _normalise_transactions(t: ir.Table) -> ir.Table:
     missing = [c for c in ("customer_id", "date", "amount") if c not in t.columns]
     if missing:
-        raise InputError("<transactions>", [RowIssue(None, c, None, "missing column", "缺少列") for c in missing])
+        raise InputError(
+            "<transactions>", [RowIssue(None, c, None, "missing column", "缺少列") for c in missing]
+        )
     cols = {
         "customer_id": t.customer_id.cast("string"),
         "date": t.date if t.date.type().is_date() else t.date.cast("date"),
@@ -178,7 +195,11 @@ def evaluate(
         if not (isinstance(customers, str | Path) and isinstance(transactions, str | Path)):
             raise TypeError("pass both customers and transactions as paths, or both as tables")
         inputs = data_mod.read_inputs(
-            customers, transactions, columns=rules.columns, con=con, progress=progress,
+            customers,
+            transactions,
+            columns=rules.columns,
+            con=con,
+            progress=progress,
             date_columns=date_attrs,
         )
         con = inputs.con
@@ -188,7 +209,9 @@ def evaluate(
         cust = _table(customers, con, "tiering_customers_in")
         tx = _normalise_transactions(_table(transactions, con, "tiering_transactions_in"))
         if "customer_id" not in cust.columns:
-            raise InputError("<customers>", [RowIssue(None, "customer_id", None, "missing column", "缺少列")])
+            raise InputError(
+                "<customers>", [RowIssue(None, "customer_id", None, "missing column", "缺少列")]
+            )
         cust = cust.mutate(customer_id=cust.customer_id.cast("string"))
 
     problems = rules.attribute_problems([c for c in cust.columns if c != "customer_id"])
@@ -199,10 +222,17 @@ def evaluate(
     if clash:
         raise InputError(
             "<customers>",
-            [RowIssue(None, c, None,
-                      "this header is also a result column; rename it in the file or map it "
-                      "with columns:",
-                      "该列名与结果列重名；请在文件中改名或用 columns: 映射") for c in clash],
+            [
+                RowIssue(
+                    None,
+                    c,
+                    None,
+                    "this header is also a result column; rename it in the file or map it "
+                    "with columns:",
+                    "该列名与结果列重名；请在文件中改名或用 columns: 映射",
+                )
+                for c in clash
+            ],
         )
 
     step("grading")
@@ -241,8 +271,16 @@ def _side_table(value, con, label: str, required: tuple[str, ...]) -> ir.Table:
         if missing:
             raise InputError(
                 source,
-                [RowIssue(None, c, None, "missing column (is this an earlier output of tiering?)",
-                          "缺少列（这是 tiering 之前的输出吗？）") for c in missing],
+                [
+                    RowIssue(
+                        None,
+                        c,
+                        None,
+                        "missing column (is this an earlier output of tiering?)",
+                        "缺少列（这是 tiering 之前的输出吗？）",
+                    )
+                    for c in missing
+                ],
             )
         table = ibis.memtable(arrow)
     return table
@@ -255,7 +293,7 @@ def _read_overrides(value, con, rules: RuleSet, customers: ir.Table) -> list[Ove
         arrow, source = value, "<overrides>"
     else:
         src, _ = data_mod.read_table(value, "overrides")
-        arrow = src.db.execute(src.with_rows()).to_arrow_table()
+        arrow = src.db.sql(src.with_rows()).to_arrow_table()
         source = src.spec
         src.close()
     ids = {r["customer_id"] for r in customers.select("customer_id").to_pyarrow().to_pylist()}
@@ -275,8 +313,11 @@ def _finish(table: ir.Table, rules: RuleSet, lang: str, attributes: list[str]) -
     order.append(table.customer_id)
     table = table.order_by(order)
     columns = [c for c in LEADING if c in table.columns]
-    rest = [c for c in table.columns if c not in columns and not c.startswith("_")
-            and c not in attributes]
+    rest = [
+        c
+        for c in table.columns
+        if c not in columns and not c.startswith("_") and c not in attributes
+    ]
     attrs = [c for c in attributes if c != "customer_id"]
     return table.select(*columns, *rest, *attrs)
 
@@ -291,20 +332,30 @@ def _missing(table: ir.Table, lang: str) -> ir.StringValue:
         cases = [
             (table.gap_unit == "points", concat("升至 ", nxt, "：还差 ", gap, " 分")),
             (table.gap_unit == "days", concat("升至 ", nxt, "：成交需提前 ", gap, " 天")),
-            (table.gap_unit == "recency_days",
-             concat("升至 ", nxt, "：需要新订单（距上次购买超出 ", gap, " 天）")),
+            (
+                table.gap_unit == "recency_days",
+                concat("升至 ", nxt, "：需要新订单（距上次购买超出 ", gap, " 天）"),
+            ),
         ]
-        metric_cases = [(table.gap_unit == m, concat("升至 ", nxt, "：", label(m, lang), "还差 ", gap))
-                        for m in METRICS if m != "recency_days"]
+        metric_cases = [
+            (table.gap_unit == m, concat("升至 ", nxt, "：", label(m, lang), "还差 ", gap))
+            for m in METRICS
+            if m != "recency_days"
+        ]
     else:
         generic = concat("to reach ", nxt, ": ", table.gap_unit, " +", gap)
         cases = [
             (table.gap_unit == "points", concat("to reach ", nxt, ": +", gap, " points")),
             (table.gap_unit == "days", concat("to reach ", nxt, ": close ", gap, " days earlier")),
-            (table.gap_unit == "recency_days",
-             concat("to reach ", nxt, ": a new order (last one ", gap, " days too long ago)")),
+            (
+                table.gap_unit == "recency_days",
+                concat("to reach ", nxt, ": a new order (last one ", gap, " days too long ago)"),
+            ),
         ]
-        metric_cases = [(table.gap_unit == m, concat("to reach ", nxt, ": ", label(m, lang), " +", gap))
-                        for m in METRICS if m != "recency_days"]
+        metric_cases = [
+            (table.gap_unit == m, concat("to reach ", nxt, ": ", label(m, lang), " +", gap))
+            for m in METRICS
+            if m != "recency_days"
+        ]
     phrase = ibis.cases(*cases, *metric_cases, else_=generic)
     return ibis.ifelse(nxt.isnull() | table.gap.isnull(), ibis.null("string"), phrase)

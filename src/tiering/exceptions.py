@@ -68,9 +68,7 @@ class RuleError(TieringError):
         self.source = source
         self.problems = [p for p in problems if p.severity == "error"]
         self.warnings = [p for p in problems if p.severity != "error"]
-        en = f"{source}: invalid rules\n" + "\n".join(
-            "  " + p.message("en") for p in self.problems
-        )
+        en = f"{source}: invalid rules\n" + "\n".join("  " + p.message("en") for p in self.problems)
         zh = f"{source}：规则无效\n" + "\n".join("  " + p.message("zh") for p in self.problems)
         super().__init__(en, zh)
 

@@ -87,14 +87,17 @@ def apply_previous(
         grace_note = concat("；降级宽限第 ", count, f"/{grace} 次，保持 ", joined.previous_tier)
     else:
         band_note = concat("; kept at ", joined.previous_tier, f" by the downgrade band ({band:g})")
-        grace_note = concat("; kept at ", joined.previous_tier, " during grace ", count, f" of {grace}")
+        grace_note = concat(
+            "; kept at ", joined.previous_tier, " during grace ", count, f" of {grace}"
+        )
     note = ibis.ifelse(joined._keep_band, band_note, grace_note)
     new_rank = ibis.ifelse(kept, joined._prev_rank, joined._tier_rank)
     out = joined.mutate(
         tier=ibis.ifelse(kept, joined.previous_tier, joined.tier),
         _tier_rank=new_rank,
-        next_tier=ibis.ifelse(kept, by_rank(new_rank, [None, *names[:-1]]).cast("string"),
-                              joined.next_tier),
+        next_tier=ibis.ifelse(
+            kept, by_rank(new_rank, [None, *names[:-1]]).cast("string"), joined.next_tier
+        ),
         gap=ibis.ifelse(kept, ibis.null("float64"), joined.gap),
         reason=ibis.ifelse(kept, concat(joined.reason, note), joined.reason),
         _flag_band=joined._keep_band,
@@ -121,14 +124,22 @@ def parse_overrides(
     rows: pa.Table, source: str, rules: RuleSet, customer_ids: set[str] | None
 ) -> list[Override]:
     """Check an overrides table (columns customer_id, tier, reason, expires, _row)."""
-    missing = [c for c in ("customer_id", "tier", "reason", "expires") if c not in rows.column_names]
+    missing = [
+        c for c in ("customer_id", "tier", "reason", "expires") if c not in rows.column_names
+    ]
     if missing:
         raise InputError(
             source,
-            [RowIssue(None, None, None,
-                      f"missing column(s) {', '.join(missing)}; an overrides file has "
-                      "customer_id, tier, reason, expires",
-                      f"缺少列 {'、'.join(missing)}；调整文件应有 customer_id, tier, reason, expires")],
+            [
+                RowIssue(
+                    None,
+                    None,
+                    None,
+                    f"missing column(s) {', '.join(missing)}; an overrides file has "
+                    "customer_id, tier, reason, expires",
+                    f"缺少列 {'、'.join(missing)}；调整文件应有 customer_id, tier, reason, expires",
+                )
+            ],
         )
     names = set(rules.tier_names)
     issues: list[RowIssue] = []
@@ -143,28 +154,50 @@ def parse_overrides(
             issues.append(RowIssue(row, "customer_id", None, "empty customer id", "客户编号为空"))
             continue
         if customer_ids is not None and cid not in customer_ids:
-            issues.append(RowIssue(row, "customer_id", cid, "not in the customers file",
-                                   "客户文件中没有该客户"))
+            issues.append(
+                RowIssue(
+                    row, "customer_id", cid, "not in the customers file", "客户文件中没有该客户"
+                )
+            )
         if cid in seen:
-            issues.append(RowIssue(row, "customer_id", cid,
-                                   f"overridden twice (also row {seen[cid]})",
-                                   f"重复调整（另见第 {seen[cid]} 行）"))
+            issues.append(
+                RowIssue(
+                    row,
+                    "customer_id",
+                    cid,
+                    f"overridden twice (also row {seen[cid]})",
+                    f"重复调整（另见第 {seen[cid]} 行）",
+                )
+            )
         seen[cid] = row
         if tier not in names:
-            issues.append(RowIssue(row, "tier", tier,
-                                   f"not a tier of these rules ({', '.join(rules.tier_names)})",
-                                   f"不是本规则的等级（{'、'.join(rules.tier_names)}）"))
+            issues.append(
+                RowIssue(
+                    row,
+                    "tier",
+                    tier,
+                    f"not a tier of these rules ({', '.join(rules.tier_names)})",
+                    f"不是本规则的等级（{'、'.join(rules.tier_names)}）",
+                )
+            )
         if not reason:
-            issues.append(RowIssue(row, "reason", None, "an override needs a reason",
-                                   "人工调整必须注明原因"))
+            issues.append(
+                RowIssue(row, "reason", None, "an override needs a reason", "人工调整必须注明原因")
+            )
         try:
             if rec["expires"] is None or not str(rec["expires"]).strip():
                 raise ValueError
             expires = parse_date(rec["expires"])
         except ValueError:
-            issues.append(RowIssue(row, "expires", None if rec["expires"] is None else str(rec["expires"]),
-                                   "needs an expiry date (e.g. 2026-12-31)",
-                                   "需要有效期截止日期（如 2026-12-31）"))
+            issues.append(
+                RowIssue(
+                    row,
+                    "expires",
+                    None if rec["expires"] is None else str(rec["expires"]),
+                    "needs an expiry date (e.g. 2026-12-31)",
+                    "需要有效期截止日期（如 2026-12-31）",
+                )
+            )
             continue
         out.append(Override(cid, tier, reason, expires, row))
     if issues:
@@ -190,8 +223,12 @@ def apply_overrides(
             "override_reason": [o.reason for o in active],
             "override_expires": [o.expires for o in active],
         },
-        schema={"customer_id": "string", "_ov_tier": "string", "override_reason": "string",
-                "override_expires": "date"},
+        schema={
+            "customer_id": "string",
+            "_ov_tier": "string",
+            "override_reason": "string",
+            "override_expires": "date",
+        },
     )
     j = table.left_join(ov, "customer_id")
     j = j.drop(*[c for c in j.columns if c.endswith("_right")])
@@ -212,7 +249,9 @@ def apply_overrides(
     out = j.mutate(
         tier=ibis.ifelse(has, j._ov_tier, j.tier),
         _tier_rank=new_rank,
-        next_tier=ibis.ifelse(has, by_rank(new_rank, [None, *names[:-1]]).cast("string"), j.next_tier),
+        next_tier=ibis.ifelse(
+            has, by_rank(new_rank, [None, *names[:-1]]).cast("string"), j.next_tier
+        ),
         gap=ibis.ifelse(has, ibis.null("float64"), j.gap),
         reason=ibis.ifelse(has, note, j.reason),
         _flag_override=has,

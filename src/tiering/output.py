@@ -47,7 +47,9 @@ def write_table(table: pa.Table, path: str | Path, sheet: str = "tiers") -> Path
         )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise OutputError(f"{path}: folder {folder} does not exist", f"{path}：文件夹 {folder} 不存在")
+        raise OutputError(
+            f"{path}: folder {folder} does not exist", f"{path}：文件夹 {folder} 不存在"
+        )
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -115,20 +117,28 @@ def summarise(results: pa.Table, tier_names: list[str]) -> list[dict]:
     for name in tier_names:
         r = rows.get(name, {"customer_id_count": 0, "revenue_sum": 0, "profit_sum": 0})
         n, rev, pro = r["customer_id_count"], r["revenue_sum"] or 0, r["profit_sum"] or 0
-        out.append({
-            "tier": name,
-            "customers": n,
-            "customers_share": n / total_n if total_n else 0.0,
-            "revenue": rev,
-            "revenue_share": float(rev / tot_rev) if tot_rev else 0.0,
-            "profit": pro,
-            "profit_share": float(pro / tot_pro) if tot_pro else 0.0,
-        })
-    out.append({
-        "tier": None, "customers": total_n, "customers_share": 1.0 if total_n else 0.0,
-        "revenue": tot_rev, "revenue_share": 1.0 if tot_rev else 0.0,
-        "profit": tot_pro, "profit_share": 1.0 if tot_pro else 0.0,
-    })
+        out.append(
+            {
+                "tier": name,
+                "customers": n,
+                "customers_share": n / total_n if total_n else 0.0,
+                "revenue": rev,
+                "revenue_share": float(rev / tot_rev) if tot_rev else 0.0,
+                "profit": pro,
+                "profit_share": float(pro / tot_pro) if tot_pro else 0.0,
+            }
+        )
+    out.append(
+        {
+            "tier": None,
+            "customers": total_n,
+            "customers_share": 1.0 if total_n else 0.0,
+            "revenue": tot_rev,
+            "revenue_share": 1.0 if tot_rev else 0.0,
+            "profit": tot_pro,
+            "profit_share": 1.0 if tot_pro else 0.0,
+        }
+    )
     return out
 
 

@@ -92,7 +92,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 #: The same formats in DuckDB's strptime syntax, tried in this order on text columns.
-DATE_FORMATS = _DATE_FORMATS + ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+DATE_FORMATS = (*_DATE_FORMATS, "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
 def parse_date(value: object) -> dt.date:

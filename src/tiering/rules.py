@@ -58,6 +58,8 @@ RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 METHODS = ("scorecard", "pareto", "thresholds", "rfm", "window")
+#: The key that bounds a tier, per method (pareto: ``top`` or ``share`` by its ``by``).
+TIER_KEY = {"scorecard": "min_score", "thresholds": "min", "window": "within", "rfm": "code"}
 TOP_KEYS = ("name", "as_of", "lookback", "columns", "tiers", "downgrade", "description", *METHODS)
 
 
@@ -212,9 +214,7 @@ def load_rules(path: str | Path) -> RuleSet:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise RuleError(
-            str(path), [_problem(None, "", "file not found", "找不到文件")]
-        ) from None
+        raise RuleError(str(path), [_problem(None, "", "file not found", "找不到文件")]) from None
     except UnicodeDecodeError:
         try:
             text = path.read_bytes().decode("gb18030")
@@ -348,9 +348,11 @@ class _Validator:
         if ref not in METRICS:
             self.error(
                 path,
-                f"unknown metric {ref!r}" + _suggest(ref, METRICS, "en")
+                f"unknown metric {ref!r}"
+                + _suggest(ref, METRICS, "en")
                 + f"; metrics are {', '.join(METRICS)} or attribute.COLUMN",
-                f"未知的指标 {ref!r}" + _suggest(ref, METRICS, "zh")
+                f"未知的指标 {ref!r}"
+                + _suggest(ref, METRICS, "zh")
                 + f"；可用指标：{', '.join(METRICS)} 或 attribute.列名",
             )
             return None
@@ -455,7 +457,9 @@ class _Validator:
             item = self.mapping(path, item)
             if item is None:
                 continue
-            self.unknown_keys(path, item, ("factor", "weight", "scale", "invert", "group_by", "label"))
+            self.unknown_keys(
+                path, item, ("factor", "weight", "scale", "invert", "group_by", "label")
+            )
             ref = self.metric(f"{path}.factor", item.get("factor"), lookback=lookback)
             try:
                 weight = _number(item.get("weight"))
@@ -544,7 +548,9 @@ class _Validator:
                 return Scale("bands", bands=tuple(parsed), default=float(default))
             mapping = value["map"]
             if not isinstance(mapping, dict) or not mapping:
-                self.error(f"{path}.map", "map is {value: points, ...}", "map 应为 {取值: 分数, ...}")
+                self.error(
+                    f"{path}.map", "map is {value: points, ...}", "map 应为 {取值: 分数, ...}"
+                )
                 return None
             pairs = []
             for k, v in mapping.items():
@@ -562,10 +568,16 @@ class _Validator:
         try:
             points = _number(value)
         except ValueError:
-            self.error(path, f"points must be a number, not {value!r}", f"分数应为数字，而不是 {value!r}")
+            self.error(
+                path, f"points must be a number, not {value!r}", f"分数应为数字，而不是 {value!r}"
+            )
             return False
         if not 0 <= points <= 100:
-            self.error(path, f"points must be 0-100, not {value!r}", f"分数应在 0–100 之间，而不是 {value!r}")
+            self.error(
+                path,
+                f"points must be 0-100, not {value!r}",
+                f"分数应在 0–100 之间，而不是 {value!r}",
+            )
             return False
         return True
 
@@ -597,7 +609,11 @@ class _Validator:
             return None
         self.unknown_keys("rfm", value, ("recency", "frequency", "monetary", "split"))
         parts = {}
-        for key, default in (("recency", "recency_days"), ("frequency", "orders"), ("monetary", "revenue")):
+        for key, default in (
+            ("recency", "recency_days"),
+            ("frequency", "orders"),
+            ("monetary", "revenue"),
+        ):
             parts[key] = self.metric(f"rfm.{key}", value.get(key, default), lookback=lookback)
         split = value.get("split", "mean")
         if split not in ("mean", "median"):
@@ -622,14 +638,6 @@ class _Validator:
             return None
         return Window(self.metric("window.date", ref, lookback=lookback))
 
-    # tiers
-    _TIER_KEY = {
-        "scorecard": "min_score",
-        "thresholds": "min",
-        "window": "within",
-        "rfm": "code",
-    }
-
     def _tiers(self, value: Any, method_name: str, method) -> list[Tier]:
         if method_name == "rfm" and value is None:
             return [Tier(name=zh, code=code) for code, zh, _ in RFM_SEGMENTS]
@@ -643,7 +651,7 @@ class _Validator:
         if method_name == "pareto":
             key = "share" if isinstance(method, Pareto) and method.by == "value" else "top"
         else:
-            key = self._TIER_KEY.get(method_name, "")
+            key = TIER_KEY.get(method_name, "")
         if len(value) < 2 and method_name != "rfm":
             self.error("tiers", "at least two tiers are needed", "至少需要两个等级")
         tiers: list[Tier] = []
@@ -761,7 +769,9 @@ class _Validator:
             "min": ("a number such as 100000", "数字，如 100000"),
             "within": ("a period such as 3 months", "时间长度，如 3 months"),
         }[key]
-        self.error(path, f"{key} must be {hints[0]}, not {raw!r}", f"{key} 应为{hints[1]}，而不是 {raw!r}")
+        self.error(
+            path, f"{key} must be {hints[0]}, not {raw!r}", f"{key} 应为{hints[1]}，而不是 {raw!r}"
+        )
         return None
 
     def _downgrade(self, value: Any, method_name: str) -> Downgrade:

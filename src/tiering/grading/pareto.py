@@ -52,8 +52,7 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     )
     if method.by == "customers":
         conditions = [
-            (table.rank - 1) * t.top.denominator < table._n * t.top.numerator
-            for t in tiers[:-1]
+            (table.rank - 1) * t.top.denominator < table._n * t.top.numerator for t in tiers[:-1]
         ]
     else:
         pos_value = ibis.ifelse(table._positive, table._value, 0)
@@ -96,7 +95,9 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     if method.by == "customers":
         head = {
             i: (
-                f"（前 {number(t.top)}）→ {t.name}" if is_zh else f" (top {number(t.top)}) → {t.name}"
+                f"（前 {number(t.top)}）→ {t.name}"
+                if is_zh
+                else f" (top {number(t.top)}) → {t.name}"
             )
             for i, t in enumerate(tiers[:-1])
         }
@@ -115,12 +116,18 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
             "%",
         )
     positive_reason = concat(
-        name + " ", v, detail, by_rank(table._tier_rank, [head.get(i) for i in range(len(tiers))], "")
+        name + " ",
+        v,
+        detail,
+        by_rank(table._tier_rank, [head.get(i) for i in range(len(tiers))], ""),
     )
     last_name = tiers[-1].name
     if method.by == "customers":
-        beyond = (f"（超出前 {number(tiers[-2].top)}）→ {last_name}" if is_zh
-                  else f" (beyond the top {number(tiers[-2].top)}) → {last_name}")
+        beyond = (
+            f"（超出前 {number(tiers[-2].top)}）→ {last_name}"
+            if is_zh
+            else f" (beyond the top {number(tiers[-2].top)}) → {last_name}"
+        )
     else:
         beyond = f" ≥ {number(tiers[-2].share)} → {last_name}"
     positive_reason = ibis.ifelse(
@@ -128,7 +135,9 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     )
     loss = method.metric == "profit"
     nonpositive_reason = concat(
-        name + " ", v, f" ≤ 0 → {last_name}",
+        name + " ",
+        v,
+        f" ≤ 0 → {last_name}",
     )
     if loss:
         nonpositive_reason = ibis.ifelse(

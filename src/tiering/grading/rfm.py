@@ -57,7 +57,9 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
 
     tiers = rules.tiers
     codes = [t.code for t in tiers]
-    rank = ibis.cases(*[(table.rfm_code == c, i) for i, c in enumerate(codes)], else_=len(codes) - 1)
+    rank = ibis.cases(
+        *[(table.rfm_code == c, i) for i, c in enumerate(codes)], else_=len(codes) - 1
+    )
     # the best segment reachable by raising one letter, and which letter
     nxt: dict[str, tuple[int, int]] = {}
     for i, c in enumerate(codes):
@@ -71,10 +73,12 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
             nxt[c] = min(better)
     gap_cases = []
     unit_cases = []
-    for c, (j, pos) in nxt.items():
+    for c, (_, pos) in nxt.items():
         k, ref, above, _, _, _ = dims[pos]
-        diff = (table[f"{k}_split"] - table[f"_{k}"].cast("float64")) if above else (
-            table[f"_{k}"].cast("float64") - table[f"{k}_split"]
+        diff = (
+            (table[f"{k}_split"] - table[f"_{k}"].cast("float64"))
+            if above
+            else (table[f"_{k}"].cast("float64") - table[f"{k}_split"])
         )
         gap_cases.append((table.rfm_code == c, diff))
         unit_cases.append((table.rfm_code == c, ref))
@@ -85,8 +89,12 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
             *[(table.rfm_code == c, tiers[j].name) for c, (j, _) in nxt.items()],
             else_=ibis.null("string"),
         ),
-        gap=ibis.cases(*gap_cases, else_=ibis.null("float64")).round(2) if gap_cases else ibis.null("float64"),
-        gap_unit=ibis.cases(*unit_cases, else_=ibis.null("string")) if unit_cases else ibis.null("string"),
+        gap=ibis.cases(*gap_cases, else_=ibis.null("float64")).round(2)
+        if gap_cases
+        else ibis.null("float64"),
+        gap_unit=ibis.cases(*unit_cases, else_=ibis.null("string"))
+        if unit_cases
+        else ibis.null("string"),
     )
     is_zh = zh(lang)
     parts = []

@@ -77,7 +77,11 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     rank = first_match([score >= t.min_score for t in tiers[:-1]], len(tiers) - 1)
     table = table.mutate(**tier_columns(rules, rank))
     gap_values = [None] + [t.min_score for t in tiers[:-1]]
-    cases = [(table._tier_rank == i, ibis.literal(v) - table.score) for i, v in enumerate(gap_values) if v is not None]
+    cases = [
+        (table._tier_rank == i, ibis.literal(v) - table.score)
+        for i, v in enumerate(gap_values)
+        if v is not None
+    ]
     gap = ibis.cases(*cases, else_=ibis.null("float64")) if cases else ibis.null("float64")
 
     # reason: "score 78.4 ≥ 75 → A: revenue 92.0 × 40%, ..."
@@ -99,8 +103,13 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     joined = parts[0]
     for p in parts[1:]:
         joined = concat(joined, "，" if is_zh else ", ", p)
-    reason = concat("得分 " if is_zh else "score ", table.score.cast("string"), head,
-                    "：" if is_zh else ": ", joined)
+    reason = concat(
+        "得分 " if is_zh else "score ",
+        table.score.cast("string"),
+        head,
+        "：" if is_zh else ": ",
+        joined,
+    )
     return table.mutate(
         reason=reason, gap=gap.round(2), gap_unit=ibis.literal("points"), _sort=table.score
     )

@@ -35,9 +35,16 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of: dt.date) 
     name = label(method.date, lang)
     heads = []
     for t, c in zip(tiers[:-1], cutoffs, strict=True):
-        within = str(t.within).replace("months", "个月").replace("days", "天") if is_zh else str(t.within)
-        heads.append(f" ≤ {c.isoformat()}（{within}内）→ {t.name}" if is_zh
-                     else f" ≤ {c.isoformat()} (within {within}) → {t.name}")
+        within = (
+            str(t.within).replace("months", "个月").replace("days", "天")
+            if is_zh
+            else str(t.within)
+        )
+        heads.append(
+            f" ≤ {c.isoformat()}（{within}内）→ {t.name}"
+            if is_zh
+            else f" ≤ {c.isoformat()} (within {within}) → {t.name}"
+        )
     heads.append(f" > {cutoffs[-1].isoformat()} → {tiers[-1].name}")
     reason = concat(f"{name} ", table._date.cast("string"), by_rank(table._tier_rank, heads, ""))
     empty = f"没有{name} → {tiers[-1].name}" if is_zh else f"no {name} → {tiers[-1].name}"
