@@ -21,6 +21,7 @@ and the value. Nothing is half-loaded: the tables exist only once both files are
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import ibis
 import pyarrow as pa
 
@@ -121,6 +123,8 @@ class Source:
         if self.path.is_dir():
             raise _file_error(self.spec, "is a folder, not a file", "是文件夹而不是文件")
         self.kind = _SUFFIXES.get(self.path.suffix.lower())
+        # converted text files are stored once; Parquet stays a view (typed, fast to rescan)
+        self.materialize = "VIEW" if self.kind == "parquet" else "TABLE"
         if self.path.suffix.lower() == ".xls":
             raise _file_error(
                 self.spec,
@@ -169,7 +173,7 @@ class Source:
         _sql(
             self.db,
             f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM read_csv({_lit(str(path))}, "
-            "header = true, all_varchar = true, strict_mode = false, null_padding = true)",
+            "header = true, all_varchar = true)",
         )
 
     def _open_parquet(self) -> None:
@@ -223,12 +227,19 @@ class Source:
         if found is None:
             wanted = mapping.get(ours, ours)
             have = ", ".join(self.types)
-            raise _file_error(
+            raise InputError(
                 self.spec,
-                f"missing column {wanted!r} (for {ours}); the file has: {have}. "
-                f"Map it in the rule file, e.g. columns: {{{ours}: <your header>}}",
-                f"缺少列 {wanted!r}（对应 {ours}）；文件中的列：{have}。"
-                f"可在规则文件中映射，如 columns: {{{ours}: 你的列名}}",
+                [
+                    RowIssue(
+                        None,
+                        wanted,
+                        None,
+                        f"missing column {wanted!r} (for {ours}); the file has: {have}. "
+                        f"Map it in the rule file, e.g. columns: {{{ours}: <your header>}}",
+                        f"缺少列 {wanted!r}（对应 {ours}）；文件中的列：{have}。"
+                        f"可在规则文件中映射，如 columns: {{{ours}: 你的列名}}",
+                    )
+                ],
             )
         return found
 
@@ -242,6 +253,20 @@ class Source:
             f"WHERE {condition} ORDER BY _row LIMIT {limit}",
         )
         return [_issue(r, column, v, en, zh) for r, v in rows], total
+
+
+@contextlib.contextmanager
+def _unreadable(src: Source):
+    """Report the reader's own errors (a malformed CSV line...) as errors of the file, and
+    remove any temporary copy of it."""
+    try:
+        yield
+    except duckdb.Error as e:
+        raise _file_error(
+            src.spec, f"cannot be read: {_first_line(e)}", f"无法读取：{_first_line(e)}"
+        ) from None
+    finally:
+        src.close()
 
 
 def _sql(db, query: str) -> list[tuple]:
@@ -370,8 +395,12 @@ def _money_sql(col: str, duck_type: str) -> str:
         )
     ):
         return f"TRY_CAST({_q(col)} AS {MONEY})"
-    cleaned = f"regexp_replace({_text(col)}, '[,，¥￥元\\s]', '', 'g')"
-    return f"TRY_CAST({cleaned} AS {MONEY})"
+    # an amount as people write it: -1,234.50 / ¥1,234.5 / 1234元; separators only where
+    # they belong (12元5 or 1.234,50 are errors, never silently 125 or 1.23)
+    raw = f"regexp_replace({_text(col)}, '\\s', '', 'g')"
+    shape = "^[-+]?[¥￥]?[-+]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\\.[0-9]+)?元?$"
+    cleaned = f"regexp_replace({raw}, '[,¥￥元]', '', 'g')"
+    return f"CASE WHEN regexp_full_match({raw}, '{shape}') THEN TRY_CAST({cleaned} AS {MONEY}) END"
 
 
 # --------------------------------------------------------------------------- loading
@@ -419,16 +448,12 @@ def read_inputs(
 
     step("customers")
     src_c = Source(con, customers, "customers")
-    try:
+    with _unreadable(src_c):
         cust_table = _load_customers(src_c, mapping, list(date_columns))
-    finally:
-        src_c.close()
     step("transactions")
     src_t = Source(con, transactions, "transactions")
-    try:
+    with _unreadable(src_t):
         tx_table = _load_transactions(src_t, mapping, cust_table)
-    finally:
-        src_t.close()
     return Inputs(con, con.table(cust_table), con.table(tx_table), src_c.spec, src_t.spec)
 
 
@@ -452,7 +477,7 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
     db = src.db
     _sql(
         db,
-        "CREATE OR REPLACE TEMP TABLE tiering_customers AS SELECT "
+        f"CREATE OR REPLACE TEMP {src.materialize} tiering_customers AS SELECT "
         + ", ".join([f"{_text(id_col)} AS customer_id", *others])
         + f" FROM {src.view}",
     )
@@ -501,15 +526,18 @@ def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> 
     db = src.db
     _sql(
         db,
-        "CREATE OR REPLACE TEMP TABLE tiering_transactions AS SELECT "
+        f"CREATE OR REPLACE TEMP {src.materialize} tiering_transactions AS SELECT "
         f"{_text(cols['customer_id'])} AS customer_id, {date_sql} AS date, "
         f"{amount_sql} AS amount, {cost_sql} AS cost FROM {src.view}",
     )
+    # one pass for every check: empty cells, unparseable values, unknown customers
     bad = _sql(
         db,
-        "SELECT count(*) FILTER (customer_id IS NULL), count(*) FILTER (date IS NULL), "
-        "count(*) FILTER (amount IS NULL), count(*) FILTER (cost IS NULL), count(*) "
-        "FROM tiering_transactions",
+        "SELECT count(*) FILTER (t.customer_id IS NULL), count(*) FILTER (t.date IS NULL), "
+        "count(*) FILTER (t.amount IS NULL), count(*) FILTER (t.cost IS NULL), "
+        "count(*) FILTER (t.customer_id IS NOT NULL AND c.customer_id IS NULL) "
+        f"FROM tiering_transactions t LEFT JOIN (SELECT customer_id FROM {customers}) c "
+        "USING (customer_id)",
     )[0]
     checks = [
         (
@@ -554,10 +582,7 @@ def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> 
     if total:
         issues.sort(key=lambda i: i.row or 0)
         raise InputError(src.spec, issues, total)
-    unknown = _sql(
-        db,
-        f"SELECT count(*) FROM tiering_transactions t ANTI JOIN {customers} c USING (customer_id)",
-    )[0][0]
+    unknown = bad[4]
     if unknown:
         id_sql = _text(cols["customer_id"])
         found, n = src.bad_rows(

@@ -8,6 +8,7 @@ where the data is: DuckDB for files, the app's database, or a Spark session.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,7 @@ class Evaluation:
 
     def to_pandas(self):
         """Compute the results as a pandas DataFrame."""
-        return self.table.to_pandas()
+        return self.to_pyarrow().to_pandas()
 
 
 def _as_rules(rules: RuleSet | str | Path | dict) -> RuleSet:
@@ -96,19 +97,23 @@ def _needed(rules: RuleSet) -> set[str]:
     return needed
 
 
+def _arrow(value) -> pa.Table | None:
+    """An Arrow table from an Arrow table or a pandas DataFrame; None for anything else."""
+    if isinstance(value, pa.Table):
+        return value
+    if type(value).__name__ == "DataFrame" and hasattr(value, "to_dict"):
+        return pa.Table.from_pandas(value, preserve_index=False)
+    return None
+
+
 def _table(value, con: ibis.BaseBackend, name: str) -> ir.Table:
     if isinstance(value, ir.Table):
         return value
-    if isinstance(value, pa.Table):
-        return con.create_table(name, value, temp=True, overwrite=True)
-    try:  # a pandas DataFrame
-        import pandas as pd
-
-        if isinstance(value, pd.DataFrame):
-            return con.create_table(name, value, temp=True, overwrite=True)
-    except ImportError:  # pragma: no cover
-        pass
-    raise TypeError(f"{name}: expected a path, an Ibis table, a pyarrow Table or a DataFrame")
+    arrow = _arrow(value)
+    if arrow is None:
+        raise TypeError(f"{name}: expected a path, an Ibis table, a pyarrow Table or a DataFrame")
+    con.con.register(name, arrow)
+    return con.table(name)
 
 
 def _normalise_transactions(t: ir.Table) -> ir.Table:
@@ -135,6 +140,7 @@ def evaluate(
     previous: TableLike | None = None,
     overrides: TableLike | list[Override] | None = None,
     lang: str = "en",
+    attributes: bool = True,
     con: ibis.BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
@@ -160,6 +166,9 @@ def evaluate(
         :class:`~tiering.history.Override`.
     lang
         ``"en"`` or ``"zh"``: the language of ``reason`` and ``missing``.
+    attributes
+        Append every column of the customers file to the results (name, owner...);
+        with False, only the attributes the rules use.
     con
         The DuckDB backend to read files into (a new in-memory one by default).
     progress
@@ -236,7 +245,13 @@ def evaluate(
         )
 
     step("grading")
-    metrics = compute_metrics(cust, tx, as_of=as_of, lookback=rules.lookback, needed=_needed(rules))
+    # grade a narrow table (ids and the attributes the rules read): window functions and
+    # sorts then move a few columns, not the whole customer record
+    used = [r.split(".", 1)[1] for r in rules.metric_refs() if r.startswith("attribute.")]
+    narrow = cust.select("customer_id", *dict.fromkeys(used))
+    metrics = compute_metrics(
+        narrow, tx, as_of=as_of, lookback=rules.lookback, needed=_needed(rules)
+    )
     graded = GRADERS[rules.method_name](metrics, rules, lang, as_of=as_of)
     graded = graded.mutate(_flag_inactive=graded.orders == 0)
 
@@ -246,11 +261,11 @@ def evaluate(
         graded = add_change(apply_previous(graded, prev_table, rules, lang))
     expired: list[Override] = []
     if overrides is not None:
-        if not isinstance(overrides, list):
+        if not (isinstance(overrides, list) and all(isinstance(o, Override) for o in overrides)):
             overrides = _read_overrides(overrides, con, rules, cust)
         graded, expired = apply_overrides(graded, overrides, rules, as_of, lang)
 
-    graded = _finish(graded, rules, lang, list(cust.columns))
+    graded = _finish(graded, lang, cust if attributes else None, used)
     return Evaluation(graded, rules, as_of, lang, expired, has_previous)
 
 
@@ -259,10 +274,9 @@ def _side_table(value, con, label: str, required: tuple[str, ...]) -> ir.Table:
     if isinstance(value, ir.Table):
         table = value
     else:
-        if isinstance(value, pa.Table):
-            arrow = value
-            source = f"<{label}>"
-        else:
+        arrow = _arrow(value)
+        source = f"<{label}>"
+        if arrow is None:
             src, raw = data_mod.read_table(value, label)
             arrow = raw.to_pyarrow()
             source = src.spec
@@ -289,8 +303,8 @@ def _side_table(value, con, label: str, required: tuple[str, ...]) -> ir.Table:
 def _read_overrides(value, con, rules: RuleSet, customers: ir.Table) -> list[Override]:
     if isinstance(value, ir.Table):
         arrow, source = value.to_pyarrow(), "<overrides>"
-    elif isinstance(value, pa.Table):
-        arrow, source = value, "<overrides>"
+    elif _arrow(value) is not None:
+        arrow, source = _arrow(value), "<overrides>"
     else:
         src, _ = data_mod.read_table(value, "overrides")
         arrow = src.db.sql(src.with_rows()).to_arrow_table()
@@ -300,25 +314,31 @@ def _read_overrides(value, con, rules: RuleSet, customers: ir.Table) -> list[Ove
     return parse_overrides(arrow, source, rules, ids)
 
 
-def _finish(table: ir.Table, rules: RuleSet, lang: str, attributes: list[str]) -> ir.Table:
-    """Add ``flags`` and ``missing``; order the columns; drop the private ones."""
+def _finish(table: ir.Table, lang: str, customers: ir.Table | None, used: list[str]) -> ir.Table:
+    """Add ``flags`` and ``missing``; order the columns; drop the private ones; append the
+    customers' own columns (those the rules used, or all of them when ``customers``)."""
     flags = [f for f in FLAG_NAMES if f"_flag_{f}" in table.columns]
     parts = [ibis.ifelse(table[f"_flag_{f}"], f + ";", "") for f in flags]
     joined = concat(*parts) if parts else ibis.literal("")
     table = table.mutate(flags=joined.re_replace(";$", ""))
     table = table.mutate(missing=_missing(table, lang))
+    attrs = list(dict.fromkeys(used))
+    if customers is not None:
+        others = [c for c in customers.columns if c != "customer_id" and c not in attrs]
+        if others:
+            table = table.left_join(customers.select("customer_id", *others), "customer_id")
+            table = table.drop(*[c for c in table.columns if c.endswith("_right")])
+        attrs = [c for c in customers.columns if c != "customer_id"]
     order = [table._tier_rank]
     if "_sort" in table.columns:
         order.append(ibis.desc(table._sort))
     order.append(table.customer_id)
-    table = table.order_by(order)
+    if os.environ.get("TIERING_NOSORT") is None:
+        table = table.order_by(order)
     columns = [c for c in LEADING if c in table.columns]
     rest = [
-        c
-        for c in table.columns
-        if c not in columns and not c.startswith("_") and c not in attributes
+        c for c in table.columns if c not in columns and not c.startswith("_") and c not in attrs
     ]
-    attrs = [c for c in attributes if c != "customer_id"]
     return table.select(*columns, *rest, *attrs)
 
 

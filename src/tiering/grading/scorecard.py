@@ -21,8 +21,25 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from tiering.grading.common import concat, first_match, label, number, tier_columns, value_of, zh
+from tiering.grading.common import (
+    concat,
+    first_match,
+    label,
+    number,
+    text,
+    tier_columns,
+    value_of,
+    zh,
+)
+from tiering.metrics import NEVER_EMPTY
 from tiering.rules import Factor, RuleSet, Scorecard
+
+
+def _f(x: float) -> ir.FloatingValue:
+    """A float constant that stays a double in SQL. Ibis writes float literals bare, DuckDB
+    reads a bare 0.333… as a DECIMAL, and decimal products overflow; a cast from text keeps
+    the type on every backend."""
+    return ibis.literal(repr(float(x))).cast("float64")
 
 
 def points(table: ir.Table, factor: Factor) -> tuple[ir.Value, ir.FloatingValue]:
@@ -30,12 +47,15 @@ def points(table: ir.Table, factor: Factor) -> tuple[ir.Value, ir.FloatingValue]
     scale = factor.scale
     numeric = scale.kind != "map"
     value = value_of(table, factor.factor, numeric=numeric)
-    empty = value.isnull()
-    groups = [empty]
+    never_empty = factor.factor in NEVER_EMPTY
+    empty = ibis.literal(False) if never_empty else value.isnull()
+    groups = [] if never_empty else [empty]
     if factor.group_by:
         groups.insert(0, value_of(table, factor.group_by))
     if scale.kind == "percentile":
-        order = ibis.desc(value) if factor.invert else value
+        # doubles sort faster than wide decimals and order amounts below 10^13 the same
+        key = value.cast("float64") if value.type().is_decimal() else value
+        order = ibis.desc(key) if factor.invert else key
         raw = ibis.percent_rank().over(group_by=groups, order_by=order) * 100
     elif scale.kind == "minmax":
         v = value.cast("float64")
@@ -43,19 +63,19 @@ def points(table: ir.Table, factor: Factor) -> tuple[ir.Value, ir.FloatingValue]
         hi = v.max().over(group_by=groups)
         span = hi - lo
         top = (hi - v) if factor.invert else (v - lo)
-        raw = ibis.ifelse(span > 0, top / span * 100, 0.0)
+        raw = ibis.ifelse(span > 0, top / span * 100, _f(0.0))
     elif scale.kind == "bands":
         v = value.cast("float64")
         if factor.invert:
-            cases = [(v <= bound, pts) for bound, pts in scale.bands]
+            cases = [(v <= bound, _f(pts)) for bound, pts in scale.bands]
         else:
-            cases = [(v >= bound, pts) for bound, pts in reversed(scale.bands)]
-        raw = ibis.cases(*cases, else_=scale.default) if cases else ibis.literal(scale.default)
+            cases = [(v >= bound, _f(pts)) for bound, pts in reversed(scale.bands)]
+        raw = ibis.cases(*cases, else_=_f(scale.default)) if cases else _f(scale.default)
     else:  # map
         v = value.cast("string").strip()
-        cases = [(v == key, pts) for key, pts in scale.mapping]
-        raw = ibis.cases(*cases, else_=scale.default)
-    pts = ibis.ifelse(empty, 0.0, raw.cast("float64"))
+        cases = [(v == key, _f(pts)) for key, pts in scale.mapping]
+        raw = ibis.cases(*cases, else_=_f(scale.default))
+    pts = raw.cast("float64") if never_empty else ibis.ifelse(empty, _f(0.0), raw.cast("float64"))
     return value, pts
 
 
@@ -68,17 +88,17 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         value, pts = points(table, f)
         cols[f"{f.name}_value"] = value
         cols[f"{f.name}_points"] = pts.round(2)
-        term = pts * (f.weight / total)
+        term = pts * _f(f.weight / total)
         weighted = term if weighted is None else weighted + term
     table = table.mutate(**cols, score=weighted.round(2))
     score = table.score
 
     tiers = rules.tiers
-    rank = first_match([score >= t.min_score for t in tiers[:-1]], len(tiers) - 1)
+    rank = first_match([score >= _f(t.min_score) for t in tiers[:-1]], len(tiers) - 1)
     table = table.mutate(**tier_columns(rules, rank))
     gap_values = [None] + [t.min_score for t in tiers[:-1]]
     cases = [
-        (table._tier_rank == i, ibis.literal(v) - table.score)
+        (table._tier_rank == i, _f(v) - table.score)
         for i, v in enumerate(gap_values)
         if v is not None
     ]
@@ -99,13 +119,13 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         share = number(round(f.weight / total * 100, 1)) + "%"
         name = f.label or label(f.factor, lang)
         sep = "分 × " if is_zh else " × "
-        parts.append(concat(f"{name} ", table[f"{f.name}_points"].cast("string"), sep + share))
+        parts.append(concat(f"{name} ", text(table[f"{f.name}_points"]), sep + share))
     joined = parts[0]
     for p in parts[1:]:
         joined = concat(joined, "，" if is_zh else ", ", p)
     reason = concat(
         "得分 " if is_zh else "score ",
-        table.score.cast("string"),
+        text(table.score),
         head,
         "：" if is_zh else ": ",
         joined,
