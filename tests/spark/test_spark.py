@@ -78,8 +78,11 @@ def test_spark_gives_the_same_tiers_as_duckdb(spark, company, example):
     transactions = con.table(f"transactions_{example}")
     got = tiering.evaluate(rules, customers, transactions).to_pyarrow()
 
-    key = [c for c in ("customer_id", "tier", "score", "rank", "rfm_code", "reason", "gap")
-           if c in expected.column_names]
+    key = [
+        c
+        for c in ("customer_id", "tier", "score", "rank", "rfm_code", "reason", "gap")
+        if c in expected.column_names
+    ]
     assert got.num_rows == expected.num_rows == 300
     want = sorted(zip(*[expected.column(c).to_pylist() for c in key], strict=True))
     have = sorted(zip(*[got.column(c).to_pylist() for c in key], strict=True))
