@@ -377,9 +377,8 @@ def _date_sql(col: str, duck_type: str) -> str:
     return f"CAST(try_strptime({_text(col)}, {formats}) AS DATE)"
 
 
-def _money_sql(col: str, duck_type: str) -> str:
-    t = duck_type.upper()
-    if t.startswith(
+def _is_number(duck_type: str) -> bool:
+    return duck_type.upper().startswith(
         (
             "DECIMAL",
             "DOUBLE",
@@ -392,8 +391,14 @@ def _money_sql(col: str, duck_type: str) -> str:
             "HUGEINT",
             "UBIGINT",
             "UINTEGER",
+            "USMALLINT",
+            "UTINYINT",
         )
-    ):
+    )
+
+
+def _money_sql(col: str, duck_type: str) -> str:
+    if _is_number(duck_type):
         return f"TRY_CAST({_q(col)} AS {MONEY})"
     # an amount as people write it: -1,234.50 / ¥1,234.5 / 1234元; separators only where
     # they belong (12元5 or 1.234,50 are errors, never silently 125 or 1.23)
@@ -516,7 +521,9 @@ def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> 
     date_sql = _date_sql(cols["date"], src.types[cols["date"]])
     amount_sql = _money_sql(cols["amount"], src.types[cols["amount"]])
     if cost_col:
-        cost_raw = _text(cost_col)
+        # an empty cost is 0; numbers are never formatted as text just to test for empty
+        numeric = _is_number(src.types[cost_col])
+        cost_raw = f"{_q(cost_col)}" if numeric else _text(cost_col)
         cost_sql = (
             f"CASE WHEN {cost_raw} IS NULL THEN CAST(0 AS {MONEY}) "
             f"ELSE {_money_sql(cost_col, src.types[cost_col])} END"
