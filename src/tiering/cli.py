@@ -16,7 +16,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tiering import data
+from tiering.demo import generate_demo
+from tiering.evaluation import evaluate as run
 from tiering.exceptions import RuleError, TieringError
+from tiering.output import movements, output_format, summarise, write_table
+from tiering.periods import parse_date
+from tiering.rules import load_rules
 
 app = typer.Typer(
     name="tiering",
@@ -71,9 +77,6 @@ def check(
     lang: Lang = None,
 ) -> None:
     """Validate a rule file and report each problem with its line."""
-    from tiering import data
-    from tiering.rules import load_rules
-
     lang = _check_lang(lang)
     try:
         rs = load_rules(rules)
@@ -121,10 +124,6 @@ def evaluate(
     lang: Lang = None,
 ) -> None:
     """Grade every customer and print a summary per tier; --out writes the details."""
-    from tiering.evaluation import evaluate as run
-    from tiering.output import output_format, write_table
-    from tiering.periods import parse_date
-
     lang = _check_lang(lang)
     stages = {
         "customers": _t(lang, "Reading customers", "读取客户"),
@@ -170,7 +169,7 @@ def evaluate(
                 progress=step,
             )
             step("computing")
-            results = ev.to_pyarrow()
+            results = ev.table.cache()  # computed once, where it lives; read thrice below
             if out_path is not None:
                 step("writing")
                 write_table(results, out_path)
@@ -180,12 +179,9 @@ def evaluate(
 
     _print_summary(ev, results, lang)
     if out_path is not None:
+        rows = results.count().to_pyarrow().as_py()
         out.print(
-            _t(
-                lang,
-                f"Wrote {results.num_rows:,} rows to {out_path}",
-                f"已写出 {results.num_rows:,} 行到 {out_path}",
-            ),
+            _t(lang, f"Wrote {rows:,} rows to {out_path}", f"已写出 {rows:,} 行到 {out_path}"),
             highlight=False,
         )
 
@@ -195,8 +191,6 @@ def _money(x) -> str:
 
 
 def _print_summary(ev, results, lang: str) -> None:
-    from tiering.output import movements, summarise
-
     rows = summarise(results, ev.rules.tier_names)
     title = _t(
         lang,
@@ -257,17 +251,25 @@ def _print_summary(ev, results, lang: str) -> None:
 
 
 def _print_movers(results, lang: str, limit: int = 10) -> None:
-    import pyarrow.compute as pc
+    """The customers who moved up and down, biggest revenue first (``results`` is an Ibis
+    table: only the rows shown are fetched)."""
+    import ibis
 
+    moves = movements(results)
     for change, title in (
         ("up", _t(lang, "Moved up", "升级客户")),
         ("down", _t(lang, "Moved down", "降级客户")),
     ):
-        movers = results.filter(pc.equal(results.column("change"), change))
-        if movers.num_rows == 0:
+        if not moves.get(change):
             continue
-        movers = movers.sort_by([("revenue", "descending"), ("customer_id", "ascending")])
-        t = Table(title=f"{title} ({movers.num_rows:,})", box=box.SIMPLE_HEAD)
+        movers = (
+            results.filter(results.change == change)
+            .order_by([ibis.desc("revenue"), "customer_id"])
+            .select("customer_id", "previous_tier", "tier", "revenue")
+            .limit(limit)
+            .to_pyarrow()
+        )
+        t = Table(title=f"{title} ({moves[change]:,})", box=box.SIMPLE_HEAD)
         for h in (
             "customer_id",
             _t(lang, "from", "原等级"),
@@ -275,7 +277,7 @@ def _print_movers(results, lang: str, limit: int = 10) -> None:
             _t(lang, "Revenue", "营收"),
         ):
             t.add_column(h)
-        for r in movers.slice(0, limit).to_pylist():
+        for r in movers.to_pylist():
             t.add_row(r["customer_id"], r["previous_tier"], r["tier"], _money(r["revenue"]))
         out.print(t)
 
@@ -291,8 +293,6 @@ def demo_data(
     lang: Lang = None,
 ) -> None:
     """Generate a realistic, seeded demo company: customers and three years of orders."""
-    from tiering.demo import generate_demo
-
     lang = _check_lang(lang)
     if fmt not in ("xlsx", "csv", "parquet"):
         raise typer.BadParameter("use xlsx, csv or parquet", param_hint="--format")

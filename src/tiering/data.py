@@ -76,6 +76,13 @@ class Inputs:
     transactions: ibis.Table
     customers_file: str = "<customers>"
     transactions_file: str = "<transactions>"
+    transactions_id_column: str = "customer_id"
+
+    def unknown_customers_error(self, ids: list[str]) -> InputError:
+        """The error naming the transaction rows whose customer ids are unknown."""
+        return unknown_customers_error(
+            self.con, self.transactions_file, ids, self.transactions_id_column
+        )
 
 
 def connect() -> ibis.BaseBackend:
@@ -147,7 +154,7 @@ class Source:
                 self.spec, f"cannot be read: {_first_line(e)}", f"无法读取：{_first_line(e)}"
             ) from None
         rows = _sql(self.db, f"DESCRIBE {self.view}")
-        self.types = {r[0]: r[1] for r in rows if r[0] != "_row"}
+        self.types = {r[0]: r[1] for r in rows if r[0] not in ("_row", "file_row_number")}
 
     # openers
     def _open_csv(self) -> None:
@@ -170,6 +177,7 @@ class Source:
             self._tmp = tmp
             path = Path(tmp)
         self._rowexpr = "row_number() OVER () + 1"
+        self.row_column = self._rowexpr
         _sql(
             self.db,
             f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM read_csv({_lit(str(path))}, "
@@ -180,13 +188,13 @@ class Source:
         _sql(
             self.db,
             f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM read_parquet("
-            f"{_lit(str(self.path))})",
+            f"{_lit(str(self.path))}, file_row_number = true)",
         )
         self._rowexpr = None
         self._rowsql = (
-            f"SELECT *, file_row_number + 2 AS _row FROM read_parquet("
-            f"{_lit(str(self.path))}, file_row_number = true)"
+            f"SELECT * EXCLUDE (file_row_number), file_row_number + 2 AS _row FROM {self.view}"
         )
+        self.row_column = "file_row_number + 2"
 
     def _open_excel(self) -> None:
         table = read_excel(self.path, self.sheet, self.spec)
@@ -194,6 +202,7 @@ class Source:
         _sql(self.db, f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM {self.view}_arrow")
         self._rowexpr = None
         self._rowsql = f"SELECT * FROM {self.view}_arrow"
+        self.row_column = "_row"
 
     def with_rows(self) -> str:
         """A SQL query of the file with a ``_row`` column (spreadsheet row numbers)."""
@@ -367,6 +376,15 @@ def _text(col: str) -> str:
     return f"NULLIF(trim(CAST({_q(col)} AS VARCHAR)), '')"
 
 
+def _id_sql(src: Source, col: str) -> str:
+    """A customer id as text: trimmed when it comes from a text file (CSV, Excel exports
+    carry stray spaces), kept as stored in Parquet (trimming ten million ids costs more
+    than the rest of reading them; a stray space then shows in the unknown-id error)."""
+    if src.kind == "parquet":
+        return f"NULLIF(CAST({_q(col)} AS VARCHAR), '')"
+    return _text(col)
+
+
 def _date_sql(col: str, duck_type: str) -> str:
     t = duck_type.upper()
     if t == "DATE":
@@ -419,6 +437,7 @@ def read_inputs(
     con: ibis.BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
     date_columns: Iterable[str] = (),
+    check_unknown: bool = True,
 ) -> Inputs:
     """Read, map and check the customers and transactions files.
 
@@ -435,6 +454,9 @@ def read_inputs(
     date_columns
         Customer columns to read as dates (e.g. an expected close date), checked like the
         transactions' dates.
+    check_unknown
+        Check that every transaction's customer is in the customers file. :func:`evaluate`
+        passes False and makes the same check on the ids it groups anyway.
 
     Returns
     -------
@@ -458,8 +480,13 @@ def read_inputs(
     step("transactions")
     src_t = Source(con, transactions, "transactions")
     with _unreadable(src_t):
-        tx_table = _load_transactions(src_t, mapping, cust_table)
-    return Inputs(con, con.table(cust_table), con.table(tx_table), src_c.spec, src_t.spec)
+        tx_table = _load_transactions(src_t, mapping, cust_table, check_unknown)
+    # the loaded table keeps each row's number (_row) for error messages; callers get the
+    # four columns
+    transactions_table = con.table(tx_table).drop("_row")
+    return Inputs(
+        con, con.table(cust_table), transactions_table, src_c.spec, src_t.spec, src_t.id_column
+    )
 
 
 def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str]) -> str:
@@ -483,11 +510,11 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
     _sql(
         db,
         f"CREATE OR REPLACE TEMP {src.materialize} tiering_customers AS SELECT "
-        + ", ".join([f"{_text(id_col)} AS customer_id", *others])
+        + ", ".join([f"{_id_sql(src, id_col)} AS customer_id", *others])
         + f" FROM {src.view}",
     )
     issues, total = src.bad_rows(
-        f"{_text(id_col)} IS NULL", id_col, "empty customer id", "客户编号为空"
+        f"{_id_sql(src, id_col)} IS NULL", id_col, "empty customer id", "客户编号为空"
     )
     if total:
         raise InputError(src.spec, issues, total)
@@ -497,7 +524,7 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
     if dups:
         ids = ", ".join(_lit(d[0]) for d in dups)
         issues, total = src.bad_rows(
-            f"{_text(id_col)} IN ({ids})", id_col, "duplicate customer id", "客户编号重复"
+            f"{_id_sql(src, id_col)} IN ({ids})", id_col, "duplicate customer id", "客户编号重复"
         )
         raise InputError(src.spec, issues, total)
     for col in dates.values():
@@ -515,9 +542,12 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
     return "tiering_customers"
 
 
-def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> str:
+def _load_transactions(
+    src: Source, mapping: dict[str, str], customers: str, check_unknown: bool = True
+) -> str:
     cols = {ours: src.require(ours, mapping) for ours in ("customer_id", "date", "amount")}
     cost_col = src.resolve("cost", mapping)
+    id_sql = _id_sql(src, cols["customer_id"])
     date_sql = _date_sql(cols["date"], src.types[cols["date"]])
     amount_sql = _money_sql(cols["amount"], src.types[cols["amount"]])
     if cost_col:
@@ -534,22 +564,20 @@ def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> 
     _sql(
         db,
         f"CREATE OR REPLACE TEMP {src.materialize} tiering_transactions AS SELECT "
-        f"{_text(cols['customer_id'])} AS customer_id, {date_sql} AS date, "
-        f"{amount_sql} AS amount, {cost_sql} AS cost FROM {src.view}",
+        f"{id_sql} AS customer_id, {date_sql} AS date, "
+        f"{amount_sql} AS amount, {cost_sql} AS cost, {src.row_column} AS _row FROM {src.view}",
     )
-    # one pass for every check: empty cells, unparseable values, unknown customers
+    # one pass for every cell check; unknown customers are checked on the grouped ids
     bad = _sql(
         db,
-        "SELECT count(*) FILTER (t.customer_id IS NULL), count(*) FILTER (t.date IS NULL), "
-        "count(*) FILTER (t.amount IS NULL), count(*) FILTER (t.cost IS NULL), "
-        "count(*) FILTER (t.customer_id IS NOT NULL AND c.customer_id IS NULL) "
-        f"FROM tiering_transactions t LEFT JOIN (SELECT customer_id FROM {customers}) c "
-        "USING (customer_id)",
+        "SELECT count(*) FILTER (customer_id IS NULL), count(*) FILTER (date IS NULL), "
+        "count(*) FILTER (amount IS NULL), count(*) FILTER (cost IS NULL) "
+        "FROM tiering_transactions",
     )[0]
     checks = [
         (
             bad[0],
-            f"{_text(cols['customer_id'])} IS NULL",
+            f"{id_sql} IS NULL",
             cols["customer_id"],
             "empty customer id",
             "客户编号为空",
@@ -589,17 +617,43 @@ def _load_transactions(src: Source, mapping: dict[str, str], customers: str) -> 
     if total:
         issues.sort(key=lambda i: i.row or 0)
         raise InputError(src.spec, issues, total)
-    unknown = bad[4]
-    if unknown:
-        id_sql = _text(cols["customer_id"])
-        found, n = src.bad_rows(
-            f"{id_sql} NOT IN (SELECT customer_id FROM {customers})",
-            cols["customer_id"],
-            "customer id not in the customers file",
-            "客户文件中没有该客户编号",
+    if check_unknown:
+        unknown = _sql(
+            db,
+            "SELECT DISTINCT customer_id FROM tiering_transactions "
+            f"ANTI JOIN {customers} USING (customer_id) LIMIT {InputError.MAX_SHOWN}",
         )
-        raise InputError(src.spec, found, n)
+        if unknown:
+            raise unknown_customers_error(
+                src.con, src.spec, [u[0] for u in unknown], cols["customer_id"]
+            )
+    src.id_column = cols["customer_id"]
     return "tiering_transactions"
+
+
+def unknown_customers_error(
+    con: ibis.BaseBackend,
+    file: str,
+    ids: list[str],
+    column: str = "customer_id",
+    table: str = "tiering_transactions",
+) -> InputError:
+    """The error for transactions whose customer ids are not in the customers file, naming
+    the rows of the first ``ids`` found (from the ``_row`` kept in the loaded table)."""
+    listed = ", ".join(_lit(i) for i in ids)
+    total, rows = (
+        _sql(con.con, f"SELECT count(*) FROM {table} WHERE customer_id IN ({listed})")[0][0],
+        _sql(
+            con.con,
+            f"SELECT _row, customer_id FROM {table} WHERE customer_id IN ({listed}) "
+            f"ORDER BY _row LIMIT {InputError.MAX_SHOWN}",
+        ),
+    )
+    issues = [
+        _issue(r, column, v, "customer id not in the customers file", "客户文件中没有该客户编号")
+        for r, v in rows
+    ]
+    return InputError(file, issues, total)
 
 
 def read_table(spec: str | Path, label: str = "table", con: ibis.BaseBackend | None = None):

@@ -22,7 +22,7 @@ from tiering.exceptions import InputError, RowIssue, RuleError, TieringError
 from tiering.grading import GRADERS
 from tiering.grading.common import concat, label, zh
 from tiering.history import Override, add_change, apply_overrides, apply_previous, parse_overrides
-from tiering.metrics import compute_metrics
+from tiering.metrics import aggregate_transactions, compute_metrics
 from tiering.periods import parse_date
 from tiering.rules import METRICS, RuleSet, Window, load_rules, parse_rules
 
@@ -141,6 +141,7 @@ def evaluate(
     overrides: TableLike | list[Override] | None = None,
     lang: str = "en",
     attributes: bool = True,
+    unknown_customers: str = "error",
     con: ibis.BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
@@ -169,6 +170,10 @@ def evaluate(
     attributes
         Append every column of the customers file to the results (name, owner...);
         with False, only the attributes the rules use.
+    unknown_customers
+        ``"error"`` (the default): transactions of customers missing from ``customers`` are
+        an :class:`InputError` naming them; ``"ignore"``: they are left out, e.g. to grade
+        one region's customers against the whole ledger.
     con
         The DuckDB backend to read files into (a new in-memory one by default).
     progress
@@ -188,6 +193,8 @@ def evaluate(
     """
     rules = _as_rules(rules)
     step = progress or (lambda label: None)
+    if unknown_customers not in ("error", "ignore"):
+        raise ValueError("unknown_customers is 'error' or 'ignore'")
     if as_of is None:
         as_of = rules.as_of
     if as_of is None:
@@ -210,10 +217,12 @@ def evaluate(
             con=con,
             progress=progress,
             date_columns=date_attrs,
+            check_unknown=False,  # checked below, on the ids grouped anyway
         )
         con = inputs.con
         cust, tx = inputs.customers, inputs.transactions
     else:
+        inputs = None
         con = con or data_mod.connect()
         cust = _table(customers, con, "tiering_customers_in")
         tx = _normalise_transactions(_table(transactions, con, "tiering_transactions_in"))
@@ -249,8 +258,41 @@ def evaluate(
     # sorts then move a few columns, not the whole customer record
     used = [r.split(".", 1)[1] for r in rules.metric_refs() if r.startswith("attribute.")]
     narrow = cust.select("customer_id", *dict.fromkeys(used))
+    needed = _needed(rules)
+    per_customer = aggregate_transactions(
+        tx, as_of=as_of, lookback=rules.lookback, needed=needed
+    ).cache()
+    unknown = (
+        per_customer.anti_join(cust, "customer_id")
+        .select("customer_id")
+        .limit(InputError.MAX_SHOWN)
+        .to_pyarrow()
+        .column("customer_id")
+        .to_pylist()
+    )
+    if unknown and unknown_customers == "error":
+        if inputs is not None:
+            raise inputs.unknown_customers_error(unknown)
+        raise InputError(
+            "<transactions>",
+            [
+                RowIssue(
+                    None,
+                    "customer_id",
+                    i,
+                    "customer id not in the customers table",
+                    "客户表中没有该客户编号",
+                )
+                for i in unknown
+            ],
+        )
     metrics = compute_metrics(
-        narrow, tx, as_of=as_of, lookback=rules.lookback, needed=_needed(rules)
+        narrow,
+        tx,
+        as_of=as_of,
+        lookback=rules.lookback,
+        needed=needed,
+        per_customer=per_customer,
     )
     graded = GRADERS[rules.method_name](metrics, rules, lang, as_of=as_of)
     graded = graded.mutate(_flag_inactive=graded.orders == 0)

@@ -47,6 +47,50 @@ def window_bounds(as_of: dt.date, lookback: Period | None):
     return lookback.before(as_of), lookback.before(as_of, 2)
 
 
+def aggregate_transactions(
+    transactions: ir.Table,
+    *,
+    as_of: dt.date,
+    lookback: Period | None = None,
+    needed: set[str] | frozenset[str] = frozenset(),
+) -> ir.Table:
+    """One row per ``customer_id`` found in ``transactions`` (whether or not it is a known
+    customer) with the sums behind the metrics; transactions after ``as_of`` count nowhere.
+
+    Every transaction is grouped, none filtered out first, so that the same pass also tells
+    which ids are unknown (see :func:`tiering.evaluation.evaluate`).
+    """
+    start, prev_start = window_bounds(as_of, lookback)
+    t = transactions
+    # decimals stay as they are (DECIMAL(18, 2) sums in 64-bit integers, much faster than
+    # DECIMAL(38, 2)); floats become exact cents first
+    money = {
+        c: t[c] if t[c].type().is_decimal() else t[c].cast(INPUT_MONEY) for c in ("amount", "cost")
+    }
+    t = t.mutate(**money)
+    upto = t.date <= ibis.literal(as_of)
+    in_window = (upto & (t.date > ibis.literal(start))) if start is not None else upto
+
+    aggs = {
+        "revenue": t.amount.sum(where=in_window),
+        "cost": t.cost.sum(where=in_window),
+        "orders": t.count(where=in_window),
+    }
+    if "recency_days" in needed:
+        aggs["_last"] = t.date.max(where=upto)
+    if "tenure_days" in needed:
+        aggs["_first"] = t.date.min(where=upto)
+    if "lifetime_revenue" in needed:
+        aggs["lifetime_revenue"] = t.amount.sum(where=upto)
+    if "growth" in needed and start is not None:
+        in_prev = (t.date > ibis.literal(prev_start)) & (t.date <= ibis.literal(start))
+        aggs["_prev_revenue"] = t.amount.sum(where=in_prev)
+    if "active_months" in needed:
+        month = t.date.year() * 12 + t.date.month()
+        aggs["active_months"] = month.nunique(where=in_window)
+    return t.group_by("customer_id").aggregate(**aggs)
+
+
 def compute_metrics(
     customers: ir.Table,
     transactions: ir.Table,
@@ -54,6 +98,7 @@ def compute_metrics(
     as_of: dt.date,
     lookback: Period | None = None,
     needed: set[str] | frozenset[str] = frozenset(),
+    per_customer: ir.Table | None = None,
 ) -> ir.Table:
     """One row per customer of ``customers`` with the metrics in ``needed`` (always revenue,
     cost, profit and orders) and every customer attribute.
@@ -70,6 +115,8 @@ def compute_metrics(
         The window length; None for all history.
     needed
         Metric names (see the module docstring) to compute besides the base four.
+    per_customer
+        The result of :func:`aggregate_transactions` when already computed.
 
     Examples
     --------
@@ -83,35 +130,11 @@ def compute_metrics(
     Decimal('32.00')
     """
     needed = set(needed)
-    start, prev_start = window_bounds(as_of, lookback)
-    t = transactions
-    # decimals stay as they are (DECIMAL(18, 2) sums in 64-bit integers, much faster than
-    # DECIMAL(38, 2)); floats become exact cents first
-    money = {
-        c: t[c] if t[c].type().is_decimal() else t[c].cast(INPUT_MONEY) for c in ("amount", "cost")
-    }
-    t = t.mutate(**money).filter(t.date <= ibis.literal(as_of))
-    in_window = (t.date > ibis.literal(start)) if start is not None else ibis.literal(True)
-
-    aggs = {
-        "revenue": t.amount.sum(where=in_window),
-        "cost": t.cost.sum(where=in_window),
-        "orders": t.count(where=in_window),
-    }
-    if needed & {"recency_days"}:
-        aggs["_last"] = t.date.max()
-    if needed & {"tenure_days"}:
-        aggs["_first"] = t.date.min()
-    if "lifetime_revenue" in needed:
-        aggs["lifetime_revenue"] = t.amount.sum()
-    if "growth" in needed and start is not None:
-        in_prev = (t.date > ibis.literal(prev_start)) & (t.date <= ibis.literal(start))
-        aggs["_prev_revenue"] = t.amount.sum(where=in_prev)
-    if "active_months" in needed:
-        month = t.date.year() * 12 + t.date.month()
-        aggs["active_months"] = month.nunique(where=in_window)
-    per_customer = t.group_by("customer_id").aggregate(**aggs)
-
+    start, _ = window_bounds(as_of, lookback)
+    if per_customer is None:
+        per_customer = aggregate_transactions(
+            transactions, as_of=as_of, lookback=lookback, needed=needed
+        )
     joined = customers.left_join(per_customer, "customer_id")
     joined = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
     zero = ibis.literal(0).cast(MONEY_TYPE)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -34,15 +36,25 @@ def output_format(path: str | Path) -> str:
     return formats[suffix]
 
 
-def write_table(table: pa.Table, path: str | Path, sheet: str = "tiers") -> Path:
-    """Write ``table`` to ``path`` (format by extension), atomically."""
+def write_table(table: pa.Table | ir.Table, path: str | Path, sheet: str = "tiers") -> Path:
+    """Write ``table`` to ``path`` (format by extension), atomically.
+
+    ``table`` is an Arrow table or an Ibis table. An Ibis table on DuckDB is written to CSV
+    and Parquet by DuckDB itself (in parallel, without passing through Python); anything
+    else is computed to Arrow first.
+    """
     path = Path(path)
     fmt = output_format(path)
-    if fmt == "xlsx" and table.num_rows > EXCEL_MAX_ROWS:
+    duckdb_table = isinstance(table, ir.Table) and table._find_backend().name == "duckdb"
+    if isinstance(table, ir.Table) and not (duckdb_table and fmt in ("csv", "parquet")):
+        table = table.to_pyarrow()
+        duckdb_table = False
+    rows = table.count().to_pyarrow().as_py() if duckdb_table else table.num_rows
+    if fmt == "xlsx" and rows > EXCEL_MAX_ROWS:
         raise OutputError(
-            f"{path}: {table.num_rows:,} rows do not fit in an Excel sheet "
+            f"{path}: {rows:,} rows do not fit in an Excel sheet "
             f"({EXCEL_MAX_ROWS:,} at most): write .csv or .parquet",
-            f"{path}：{table.num_rows:,} 行超出 Excel 工作表上限（{EXCEL_MAX_ROWS:,} 行）："
+            f"{path}：{rows:,} 行超出 Excel 工作表上限（{EXCEL_MAX_ROWS:,} 行）："
             "请输出 .csv 或 .parquet",
         )
     folder = path.parent if str(path.parent) else Path(".")
@@ -54,10 +66,17 @@ def write_table(table: pa.Table, path: str | Path, sheet: str = "tiers") -> Path
     try:
         with os.fdopen(fd, "wb") as f:
             if fmt == "csv":
-                f.write(b"\xef\xbb\xbf")
-                pacsv.write_csv(table, f)
+                f.write(b"\xef\xbb\xbf")  # so that Excel reads the UTF-8 text as such
+                if duckdb_table:
+                    f.flush()
+                    _duckdb_copy(table, tmp, "csv", append=True)
+                else:
+                    pacsv.write_csv(table, f)
             elif fmt == "parquet":
-                pq.write_table(table, f)
+                if duckdb_table:
+                    _duckdb_copy(table, tmp, "parquet")
+                else:
+                    pq.write_table(table, f)
             else:
                 _write_xlsx(table, f, sheet)
         umask = os.umask(0)
@@ -69,6 +88,29 @@ def write_table(table: pa.Table, path: str | Path, sheet: str = "tiers") -> Path
             os.unlink(tmp)
         raise
     return path
+
+
+def _duckdb_copy(table: ir.Table, target: str, fmt: str, append: bool = False) -> None:
+    """COPY an Ibis table on DuckDB to a file; with ``append``, after what it holds."""
+    import ibis
+
+    con = table._find_backend().con
+    query = ibis.to_sql(table, dialect="duckdb")
+    if not append:
+        con.execute(f"COPY ({query}) TO '{_quote(target)}' (FORMAT {fmt})").fetchall()
+        return
+    part = target + ".part"
+    try:
+        con.execute(f"COPY ({query}) TO '{_quote(part)}' (FORMAT csv, HEADER)").fetchall()
+        with open(target, "ab") as out, open(part, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+    finally:
+        if os.path.exists(part):
+            os.unlink(part)
+
+
+def _quote(path: str) -> str:
+    return path.replace("'", "''")
 
 
 def _write_xlsx(table: pa.Table, f, sheet: str) -> None:
@@ -104,13 +146,26 @@ def _write_xlsx(table: pa.Table, f, sheet: str) -> None:
     book.close()
 
 
-def summarise(results: pa.Table, tier_names: list[str]) -> list[dict]:
-    """Customers, revenue and profit per tier, with shares, best tier first."""
-    total_n = results.num_rows
+def _per_tier(results: pa.Table | ir.Table) -> list[dict]:
+    if isinstance(results, ir.Table):
+        grouped = results.group_by("tier").aggregate(
+            customer_id_count=results.count(),
+            revenue_sum=results.revenue.sum(),
+            profit_sum=results.profit.sum(),
+        )
+        return grouped.to_pyarrow().to_pylist()
     grouped = results.group_by("tier").aggregate(
         [("customer_id", "count"), ("revenue", "sum"), ("profit", "sum")]
     )
-    rows = {r["tier"]: r for r in grouped.to_pylist()}
+    return grouped.to_pylist()
+
+
+def summarise(results: pa.Table | ir.Table, tier_names: list[str]) -> list[dict]:
+    """Customers, revenue and profit per tier, with shares, best tier first; the last row
+    (tier None) is the total. ``results`` is an Arrow table or an Ibis table (computed
+    where it lives)."""
+    rows = {r["tier"]: r for r in _per_tier(results)}
+    total_n = sum(r["customer_id_count"] for r in rows.values())
     tot_rev = sum((r["revenue_sum"] or 0) for r in rows.values())
     tot_pro = sum((r["profit_sum"] or 0) for r in rows.values())
     out = []
@@ -142,8 +197,13 @@ def summarise(results: pa.Table, tier_names: list[str]) -> list[dict]:
     return out
 
 
-def movements(results: pa.Table) -> dict[str, int]:
+def movements(results: pa.Table | ir.Table) -> dict[str, int]:
     """Counts of ``change`` values (up/down/same/new/changed)."""
+    if isinstance(results, ir.Table):
+        if "change" not in results.columns:
+            return {}
+        counts = results.group_by("change").aggregate(n=results.count()).to_pyarrow()
+        return {r["change"]: r["n"] for r in counts.to_pylist() if r["change"] is not None}
     if "change" not in results.column_names:
         return {}
     counts = pc.value_counts(results.column("change")).to_pylist()

@@ -268,11 +268,17 @@ def test_growth_needs_a_lookback():
 
 
 def test_every_customer_in_the_customers_file_is_graded_and_only_those():
-    """Given transactions for a customer not in the customers file, when evaluated, then the
-    output has exactly the customers of the customers file."""
+    """Given transactions for a customer not in the customers table, when evaluated with
+    unknown_customers="ignore", then the output has exactly the customers of the customers
+    table; by default the stranger is an error naming it."""
     cust = customers_table(["a", "b", "c"])
     tx = tx_table([("a", d("2026-01-01"), 150.0), ("stranger", d("2026-01-01"), 1e6)])
-    rows = grade(thresholds_rules("revenue"), cust, tx, as_of="2026-06-30")
+    with pytest.raises(tiering.InputError) as error:
+        grade(thresholds_rules("revenue"), cust, tx, as_of="2026-06-30")
+    assert [(i.column, i.value) for i in error.value.issues] == [("customer_id", "stranger")]
+    rows = grade(
+        thresholds_rules("revenue"), cust, tx, as_of="2026-06-30", unknown_customers="ignore"
+    )
     assert set(rows) == {"a", "b", "c"}
     assert {k: r["tier"] for k, r in rows.items()} == {"a": "big", "b": "small", "c": "small"}
 
