@@ -20,7 +20,7 @@ import pyarrow as pa
 from tiering import data as data_mod
 from tiering.exceptions import InputError, RowIssue, RuleError, TieringError
 from tiering.grading import GRADERS
-from tiering.grading.common import concat, label, zh
+from tiering.grading.common import concat, join_on_customer, label, zh
 from tiering.history import Override, add_change, apply_overrides, apply_previous, parse_overrides
 from tiering.metrics import aggregate_transactions, compute_metrics
 from tiering.periods import parse_date
@@ -368,8 +368,7 @@ def _finish(table: ir.Table, lang: str, customers: ir.Table | None, used: list[s
     if customers is not None:
         others = [c for c in customers.columns if c != "customer_id" and c not in attrs]
         if others:
-            table = table.left_join(customers.select("customer_id", *others), "customer_id")
-            table = table.drop(*[c for c in table.columns if c.endswith("_right")])
+            table = join_on_customer(table, customers.select("customer_id", *others))
         attrs = [c for c in customers.columns if c != "customer_id"]
     order = [table._tier_rank]
     if "_sort" in table.columns:
@@ -384,40 +383,38 @@ def _finish(table: ir.Table, lang: str, customers: ir.Table | None, used: list[s
     return table.select(*columns, *rest, *attrs)
 
 
+#: How ``missing`` reads, per language: (before the gap, after it) by ``gap_unit``.
+_MISSING = {
+    "en": {
+        "head": ("to reach ", ": "),
+        "points": ("+", " points"),
+        "days": ("close ", " days earlier"),
+        "recency_days": ("a new order (last one ", " days too long ago)"),
+        "metric": ("{label} +", ""),
+    },
+    "zh": {
+        "head": ("升至 ", "："),
+        "points": ("还差 ", " 分"),
+        "days": ("成交需提前 ", " 天"),
+        "recency_days": ("需要新订单（距上次购买超出 ", " 天）"),
+        "metric": ("{label}还差 ", ""),
+    },
+}
+
+
 def _missing(table: ir.Table, lang: str) -> ir.StringValue:
     """What is missing for the next tier up, as a phrase."""
-    is_zh = zh(lang)
+    words = _MISSING["zh" if zh(lang) else "en"]
     gap = table.gap.cast("string")
-    nxt = table.next_tier
-    if is_zh:
-        generic = concat("升至 ", nxt, "：", table.gap_unit, " 还差 ", gap)
-        cases = [
-            (table.gap_unit == "points", concat("升至 ", nxt, "：还差 ", gap, " 分")),
-            (table.gap_unit == "days", concat("升至 ", nxt, "：成交需提前 ", gap, " 天")),
-            (
-                table.gap_unit == "recency_days",
-                concat("升至 ", nxt, "：需要新订单（距上次购买超出 ", gap, " 天）"),
-            ),
-        ]
-        metric_cases = [
-            (table.gap_unit == m, concat("升至 ", nxt, "：", label(m, lang), "还差 ", gap))
-            for m in METRICS
-            if m != "recency_days"
-        ]
-    else:
-        generic = concat("to reach ", nxt, ": ", table.gap_unit, " +", gap)
-        cases = [
-            (table.gap_unit == "points", concat("to reach ", nxt, ": +", gap, " points")),
-            (table.gap_unit == "days", concat("to reach ", nxt, ": close ", gap, " days earlier")),
-            (
-                table.gap_unit == "recency_days",
-                concat("to reach ", nxt, ": a new order (last one ", gap, " days too long ago)"),
-            ),
-        ]
-        metric_cases = [
-            (table.gap_unit == m, concat("to reach ", nxt, ": ", label(m, lang), " +", gap))
-            for m in METRICS
-            if m != "recency_days"
-        ]
-    phrase = ibis.cases(*cases, *metric_cases, else_=generic)
-    return ibis.ifelse(nxt.isnull() | table.gap.isnull(), ibis.null("string"), phrase)
+
+    def phrase(unit: str, metric: str | None = None):
+        before, after = words[unit]
+        if metric is not None:
+            before = before.format(label=label(metric, lang))
+        return concat(words["head"][0], table.next_tier, words["head"][1], before, gap, after)
+
+    cases = [(table.gap_unit == u, phrase(u)) for u in ("points", "days", "recency_days")]
+    cases += [(table.gap_unit == m, phrase("metric", m)) for m in METRICS if m != "recency_days"]
+    generic = concat(words["head"][0], table.next_tier, words["head"][1], table.gap_unit, " ", gap)
+    missing = ibis.cases(*cases, else_=generic)
+    return ibis.ifelse(table.next_tier.isnull() | table.gap.isnull(), ibis.null("string"), missing)

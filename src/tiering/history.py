@@ -26,7 +26,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tiering.exceptions import InputError, RowIssue
-from tiering.grading.common import by_rank, concat, zh
+from tiering.grading.common import by_rank, concat, join_on_customer, zh
 from tiering.periods import parse_date
 from tiering.rules import RuleSet
 
@@ -46,6 +46,20 @@ def _rank_of(names: list[str], tier: ir.StringValue) -> ir.IntegerValue:
     return ibis.cases(*[(tier == n, i) for i, n in enumerate(names)], else_=ibis.null("int64"))
 
 
+def _force(table: ir.Table, when, tier, rank, reason, names: list[str]) -> dict:
+    """Columns that put the rows where ``when`` holds into ``tier`` (at ``rank``) with
+    ``reason``: the tier above it becomes ``next_tier``, and the gap is no longer known."""
+    return {
+        "tier": ibis.ifelse(when, tier, table.tier),
+        "_tier_rank": ibis.ifelse(when, rank, table._tier_rank),
+        "next_tier": ibis.ifelse(
+            when, by_rank(rank, [None, *names[:-1]]).cast("string"), table.next_tier
+        ),
+        "gap": ibis.ifelse(when, ibis.null("float64"), table.gap),
+        "reason": ibis.ifelse(when, reason, table.reason),
+    }
+
+
 def apply_previous(
     table: ir.Table, previous: ir.Table, rules: RuleSet, lang: str = "en"
 ) -> ir.Table:
@@ -61,8 +75,7 @@ def apply_previous(
         ),
     }
     prev = previous.select(**prev_cols)
-    joined = table.left_join(prev, "customer_id")
-    joined = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+    joined = join_on_customer(table, prev)
     prev_rank = _rank_of(names, joined.previous_tier)
     joined = joined.mutate(_prev_rank=prev_rank)
     down = (joined._prev_rank.notnull() & (joined._tier_rank > joined._prev_rank)).fill_null(False)
@@ -91,15 +104,15 @@ def apply_previous(
             "; kept at ", joined.previous_tier, " during grace ", count, f" of {grace}"
         )
     note = ibis.ifelse(joined._keep_band, band_note, grace_note)
-    new_rank = ibis.ifelse(kept, joined._prev_rank, joined._tier_rank)
     out = joined.mutate(
-        tier=ibis.ifelse(kept, joined.previous_tier, joined.tier),
-        _tier_rank=new_rank,
-        next_tier=ibis.ifelse(
-            kept, by_rank(new_rank, [None, *names[:-1]]).cast("string"), joined.next_tier
+        **_force(
+            joined,
+            kept,
+            joined.previous_tier,
+            joined._prev_rank,
+            concat(joined.reason, note),
+            names,
         ),
-        gap=ibis.ifelse(kept, ibis.null("float64"), joined.gap),
-        reason=ibis.ifelse(kept, concat(joined.reason, note), joined.reason),
         _flag_band=joined._keep_band,
         _flag_grace=joined._keep_grace,
     )
@@ -230,11 +243,9 @@ def apply_overrides(
             "override_expires": "date",
         },
     )
-    j = table.left_join(ov, "customer_id")
-    j = j.drop(*[c for c in j.columns if c.endswith("_right")])
+    j = join_on_customer(table, ov)
     names = rules.tier_names
     has = j._ov_tier.notnull()
-    new_rank = ibis.ifelse(has, _rank_of(names, j._ov_tier), j._tier_rank)
     is_zh = zh(lang)
     note = concat(
         "人工调整为 " if is_zh else "override to ",
@@ -246,14 +257,6 @@ def apply_overrides(
         "）；规则结果：" if is_zh else "); by the rules: ",
         j.reason,
     )
-    out = j.mutate(
-        tier=ibis.ifelse(has, j._ov_tier, j.tier),
-        _tier_rank=new_rank,
-        next_tier=ibis.ifelse(
-            has, by_rank(new_rank, [None, *names[:-1]]).cast("string"), j.next_tier
-        ),
-        gap=ibis.ifelse(has, ibis.null("float64"), j.gap),
-        reason=ibis.ifelse(has, note, j.reason),
-        _flag_override=has,
-    )
+    rank = _rank_of(names, j._ov_tier)
+    out = j.mutate(**_force(j, has, j._ov_tier, rank, note, names), _flag_override=has)
     return out.drop("_ov_tier"), expired

@@ -29,6 +29,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from tiering.grading.common import join_on_customer
 from tiering.periods import Period
 
 MONEY_TYPE = "decimal(38, 2)"
@@ -135,8 +136,7 @@ def compute_metrics(
         per_customer = aggregate_transactions(
             transactions, as_of=as_of, lookback=lookback, needed=needed
         )
-    joined = customers.left_join(per_customer, "customer_id")
-    joined = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+    joined = join_on_customer(customers, per_customer)
     zero = ibis.literal(0).cast(MONEY_TYPE)
     revenue = joined.revenue.fill_null(zero)
     cost_total = joined.cost.fill_null(zero)
