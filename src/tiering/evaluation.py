@@ -8,7 +8,6 @@ where the data is: DuckDB for files, the app's database, or a Spark session.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,8 +373,7 @@ def _finish(table: ir.Table, lang: str, customers: ir.Table | None, used: list[s
     if "_sort" in table.columns:
         order.append(ibis.desc(table._sort))
     order.append(table.customer_id)
-    if os.environ.get("TIERING_NOSORT") is None:
-        table = table.order_by(order)
+    table = table.order_by(order)
     columns = [c for c in LEADING if c in table.columns]
     rest = [
         c for c in table.columns if c not in columns and not c.startswith("_") and c not in attrs
