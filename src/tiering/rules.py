@@ -39,11 +39,16 @@ METRICS: dict[str, tuple[str, str]] = {
     "tenure_days": ("days since first order", "合作天数"),
     "lifetime_revenue": ("lifetime revenue", "累计营收"),
     "growth": ("growth", "增长率"),
+    "clv": ("predicted value (CLV)", "预测客户价值"),
+    "p_alive": ("probability still active", "存活概率"),
+    "expected_orders": ("expected orders", "预期订单数"),
 }
 #: Metrics that are sums of money: exact decimals, compared exactly with thresholds.
 MONEY_METRICS = frozenset({"revenue", "cost", "profit", "lifetime_revenue"})
 #: Metrics that need a ``lookback`` to mean anything.
 WINDOWED_ONLY = frozenset({"growth"})
+#: Metrics predicted by the buy-till-you-die models (see :mod:`tiering.clv`).
+PREDICTED = frozenset({"clv", "p_alive", "expected_orders"})
 
 RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
     # code (R, F, M high=1), Chinese name, English name
@@ -60,7 +65,17 @@ RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
 METHODS = ("scorecard", "pareto", "thresholds", "rfm", "window")
 #: The key that bounds a tier, per method (pareto: ``top`` or ``share`` by its ``by``).
 TIER_KEY = {"scorecard": "min_score", "thresholds": "min", "window": "within", "rfm": "code"}
-TOP_KEYS = ("name", "as_of", "lookback", "columns", "tiers", "downgrade", "description", *METHODS)
+TOP_KEYS = (
+    "name",
+    "as_of",
+    "lookback",
+    "columns",
+    "tiers",
+    "downgrade",
+    "clv",
+    "description",
+    *METHODS,
+)
 
 
 def metric_label(ref: str, lang: str) -> str:
@@ -152,6 +167,21 @@ class Downgrade:
 
 
 @dataclass(frozen=True)
+class CLVSettings:
+    """How the predicted metrics are computed (``clv:`` in a rule file).
+
+    ``horizon`` is how far ahead CLV and expected_orders look; ``margin`` turns expected
+    revenue into profit; ``discount`` is the monthly discount rate; ``model`` is ``bgnbd``
+    or ``paretonbd`` for purchases (spend always from Gamma-Gamma).
+    """
+
+    horizon: Period = field(default_factory=lambda: Period(12, "months"))
+    margin: float = 1.0
+    discount: float = 0.01
+    model: str = "bgnbd"
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A validated rule file. Build one with :func:`load_rules` or :func:`parse_rules`."""
 
@@ -163,6 +193,7 @@ class RuleSet:
     lookback: Period | None = None
     columns: tuple[tuple[str, str], ...] = ()
     downgrade: Downgrade = field(default_factory=Downgrade)
+    clv: CLVSettings = field(default_factory=CLVSettings)
     source: str = "<rules>"
     warnings: tuple[Problem, ...] = ()
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
@@ -427,6 +458,7 @@ class _Validator:
 
         tiers = self._tiers(data.get("tiers"), method_name, method)
         downgrade = self._downgrade(data.get("downgrade"), method_name)
+        clv = self._clv(data.get("clv"))
 
         errors = [p for p in self.problems if p.severity == "error"]
         if errors:
@@ -440,6 +472,7 @@ class _Validator:
             lookback=lookback,
             columns=tuple(columns),
             downgrade=downgrade,
+            clv=clv,
             source=self.source,
             warnings=tuple(self.problems),
             lines=self.lines,
@@ -773,6 +806,58 @@ class _Validator:
             path, f"{key} must be {hints[0]}, not {raw!r}", f"{key} 应为{hints[1]}，而不是 {raw!r}"
         )
         return None
+
+    def _clv(self, value: Any) -> CLVSettings:
+        if value is None:
+            return CLVSettings()
+        value = self.mapping("clv", value)
+        if value is None:
+            return CLVSettings()
+        self.unknown_keys("clv", value, ("horizon", "margin", "discount", "model"))
+        settings = {}
+        if "horizon" in value:
+            try:
+                settings["horizon"] = parse_period(value["horizon"])
+            except ValueError:
+                self.error(
+                    "clv.horizon",
+                    f"not a period: {value['horizon']!r} (write e.g. 12 months)",
+                    f"不是时间长度：{value['horizon']!r}（应写如 12 months）",
+                )
+        for key, lo, hi, en, zh in (
+            ("margin", 0.0, 1.0, "a fraction from 0 to 1, e.g. 0.3", "0 到 1 之间的比例，如 0.3"),
+            (
+                "discount",
+                0.0,
+                1.0,
+                "a monthly rate from 0 to 1, e.g. 0.01",
+                "0 到 1 之间的月贴现率",
+            ),
+        ):
+            if key in value:
+                try:
+                    number = (
+                        _number(value[key])
+                        if not isinstance(value[key], str)
+                        else float(_fraction(value[key]))
+                    )
+                    if not lo <= number <= hi:
+                        raise ValueError
+                    settings[key] = number
+                except (ValueError, OverflowError, ArithmeticError):
+                    self.error(
+                        f"clv.{key}",
+                        f"{key} must be {en}, not {value[key]!r}",
+                        f"{key} 应为{zh}，而不是 {value[key]!r}",
+                    )
+        if "model" in value:
+            if value["model"] not in ("bgnbd", "paretonbd"):
+                self.error(
+                    "clv.model", "model is bgnbd or paretonbd", "model 应为 bgnbd 或 paretonbd"
+                )
+            else:
+                settings["model"] = value["model"]
+        return CLVSettings(**settings)
 
     def _downgrade(self, value: Any, method_name: str) -> Downgrade:
         if value is None:
