@@ -129,6 +129,7 @@ def evaluate(
         "customers": _t(lang, "Reading customers", "读取客户"),
         "transactions": _t(lang, "Reading transactions", "读取交易"),
         "grading": _t(lang, "Preparing grades", "准备评级"),
+        "predicting": _t(lang, "Predicting value", "预测客户价值"),
         "computing": _t(lang, "Grading", "评级计算"),
         "writing": _t(lang, "Writing", "写出结果"),
     }

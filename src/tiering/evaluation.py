@@ -23,7 +23,8 @@ from tiering.grading.common import concat, join_on_customer, label, zh
 from tiering.history import Override, add_change, apply_overrides, apply_previous, parse_overrides
 from tiering.metrics import aggregate_transactions, compute_metrics
 from tiering.periods import parse_date
-from tiering.rules import METRICS, RuleSet, Window, load_rules, parse_rules
+from tiering.prediction import add_predictions
+from tiering.rules import METRICS, PREDICTED, RuleSet, Window, load_rules, parse_rules
 
 #: The order of the leading output columns (those present).
 LEADING = (
@@ -293,6 +294,10 @@ def evaluate(
         needed=needed,
         per_customer=per_customer,
     )
+    predicted = needed & PREDICTED
+    if predicted:
+        step("predicting")
+        metrics = add_predictions(metrics, tx, as_of=as_of, settings=rules.clv, needed=predicted)
     graded = GRADERS[rules.method_name](metrics, rules, lang, as_of=as_of)
     graded = graded.mutate(_flag_inactive=graded.orders == 0)
 
