@@ -22,6 +22,7 @@ from tiering.evaluation import evaluate as run
 from tiering.exceptions import RuleError, TieringError
 from tiering.output import movements, output_format, summarise, write_table
 from tiering.periods import parse_date
+from tiering.prediction import predict_customers
 from tiering.rules import load_rules
 
 app = typer.Typer(
@@ -52,6 +53,19 @@ Lang = Annotated[
 
 def _t(lang: str, en: str, zh: str) -> str:
     return zh if lang.startswith("zh") else en
+
+
+def _progress(lang: str) -> Progress:
+    """A progress display on stderr (hidden when stderr is not a terminal)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal and not os.environ.get("TIERING_PROGRESS"),
+    )
 
 
 def _fail(e: TieringError, lang: str) -> typer.Exit:
@@ -143,15 +157,7 @@ def evaluate(
             as_of_date = None
         if out_path is not None:
             output_format(out_path)
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal and not os.environ.get("TIERING_PROGRESS"),
-        ) as progress:
+        with _progress(lang) as progress:
             task = progress.add_task(stages["customers"], total=len(stages))
 
             def step(name: str) -> None:
@@ -283,6 +289,131 @@ def _print_movers(results, lang: str, limit: int = 10) -> None:
         out.print(t)
 
 
+@app.command("clv")
+def clv_command(
+    customers: Annotated[str, typer.Option(help="Customers file: .csv, .parquet, .xlsx[#Sheet].")],
+    transactions: Annotated[str, typer.Option(help="Transactions file: .csv, .parquet, .xlsx.")],
+    as_of: Annotated[str, typer.Option(help="Predict from this date (required).")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write the predictions: .csv, .parquet, .xlsx.")
+    ] = None,
+    rules: Annotated[
+        Path | None, typer.Option(help="A rule file whose columns: and clv: sections apply.")
+    ] = None,
+    horizon: Annotated[
+        str | None, typer.Option(help="e.g. '12 months' (default 12 months).")
+    ] = None,
+    margin: Annotated[
+        float | None, typer.Option(help="Margin on revenue, 0-1 (default 1).")
+    ] = None,
+    discount: Annotated[
+        float | None, typer.Option(help="Monthly discount rate (default 0.01).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="bgnbd (default) or paretonbd.")] = None,
+    lang: Lang = None,
+) -> None:
+    """Predict each customer's future purchases, survival and value (BG/NBD + Gamma-Gamma)."""
+    lang = _check_lang(lang)
+    try:
+        as_of_date = parse_date(as_of)
+    except ValueError:
+        raise typer.BadParameter(f"not a date: {as_of}", param_hint="--as-of") from None
+    try:
+        if out_path is not None:
+            output_format(out_path)
+        base = load_rules(rules) if rules else None
+        overrides = {"horizon": horizon, "margin": margin, "discount": discount, "model": model}
+        settings = _clv_settings(base, {k: v for k, v in overrides.items() if v is not None})
+        with _progress(lang) as progress:
+            progress.add_task(_t(lang, "Fitting and predicting", "拟合模型并预测"), total=None)
+            table, purchases, spend = predict_customers(
+                customers,
+                transactions,
+                as_of=as_of_date,
+                settings=settings,
+                columns=base.columns if base else (),
+            )
+            if out_path is not None:
+                write_table(table, out_path, sheet="clv")
+    except TieringError as e:
+        raise _fail(e, lang) from None
+    _print_models(purchases, spend, table, settings, lang)
+    if out_path is not None:
+        out.print(
+            _t(
+                lang,
+                f"Wrote {table.num_rows:,} rows to {out_path}",
+                f"已写出 {table.num_rows:,} 行到 {out_path}",
+            ),
+            highlight=False,
+        )
+
+
+def _clv_settings(base, given: dict):
+    """The clv settings of a rule file (or the defaults), with options given on the command
+    line taking precedence; checked like the rule file's own."""
+    from tiering.rules import parse_rules
+
+    section = {}
+    if base is not None:
+        s = base.clv
+        section = {
+            "horizon": str(s.horizon),
+            "margin": s.margin,
+            "discount": s.discount,
+            "model": s.model,
+        }
+    section.update(given)
+    rules = parse_rules(
+        {
+            "name": "clv",
+            "clv": section,
+            "thresholds": {"metric": "clv"},
+            "tiers": [{"name": "a", "min": 1}, {"name": "b"}],
+        },
+        source="--horizon/--margin/--discount/--model",
+    )
+    return rules.clv
+
+
+def _print_models(purchases, spend, table, settings, lang: str) -> None:
+    import pyarrow.compute as pc
+
+    t = Table(title=_t(lang, "Fitted models", "模型参数"), box=box.SIMPLE_HEAD)
+    for h in (
+        _t(lang, "Model", "模型"),
+        _t(lang, "Parameter", "参数"),
+        _t(lang, "Estimate", "估计值"),
+        _t(lang, "Std. error", "标准误"),
+    ):
+        t.add_column(h)
+    for m in (purchases, spend):
+        name = type(m).__name__
+        errors = getattr(m, "standard_errors_", {}) or {}
+        for key, value in m.params_.items():
+            se = errors.get(key)
+            t.add_row(name, key, f"{value:.4g}", "" if se is None else f"{se:.3g}")
+        t.add_row(name, "log-likelihood", f"{m.log_likelihood_:,.1f}", "")
+    out.print(t)
+    values = table.column("clv")
+    alive = table.column("p_alive")
+    buyers = pc.sum(pc.is_valid(values)).as_py()
+    at_risk = pc.sum(pc.less(alive, 0.5)).as_py() or 0
+    total = pc.sum(values).as_py() or 0.0
+    out.print(
+        _t(
+            lang,
+            f"{buyers:,} customers with purchases; predicted value over {settings.horizon} "
+            f"(margin {settings.margin:g}, discount {settings.discount:g}/month): {total:,.0f}; "
+            f"{at_risk:,} with p_alive < 0.5",
+            f"{buyers:,} 个有购买记录的客户；未来 {settings.horizon} 预测价值"
+            f"（毛利率 {settings.margin:g}，月贴现率 {settings.discount:g}）：{total:,.0f}；"
+            f"存活概率低于 0.5 的客户 {at_risk:,} 个",
+        ),
+        highlight=False,
+    )
+
+
 @app.command("demo-data")
 def demo_data(
     directory: Annotated[Path, typer.Argument(help="Folder to write the demo company into.")],
@@ -297,15 +428,7 @@ def demo_data(
     lang = _check_lang(lang)
     if fmt not in ("xlsx", "csv", "parquet"):
         raise typer.BadParameter("use xlsx, csv or parquet", param_hint="--format")
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with _progress(lang) as progress:
         task = progress.add_task(_t(lang, "Generating", "生成中"), total=1.0)
 
         def report(label: str, fraction: float) -> None:

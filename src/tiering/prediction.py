@@ -61,21 +61,37 @@ def purchase_summary(transactions: ir.Table, *, as_of: dt.date) -> ir.Table:
     )
 
 
-def predict(summary: pa.Table, settings: CLVSettings) -> pa.Table:
-    """Fit the models on ``summary`` (Arrow, from :func:`purchase_summary`) and return
-    ``customer_id, p_alive, expected_orders, clv``."""
-    import numpy as np
-
+def fit_models(summary: pa.Table, settings: CLVSettings):
+    """The purchase model (BG/NBD or Pareto/NBD) and the Gamma-Gamma spend model, fitted on
+    ``summary`` (Arrow, from :func:`purchase_summary`)."""
     from tiering import clv
 
-    x = np.asarray(summary.column("frequency").to_numpy(zero_copy_only=False), dtype=float)
-    t_x = np.asarray(summary.column("recency").to_numpy(zero_copy_only=False), dtype=float)
-    big_t = np.asarray(summary.column("T").to_numpy(zero_copy_only=False), dtype=float)
-    m = np.asarray(summary.column("monetary_value").to_numpy(zero_copy_only=False), dtype=float)
+    x, t_x, big_t, m = _arrays(summary)
     model_class = clv.ParetoNBDModel if settings.model == "paretonbd" else clv.BetaGeoModel
     model = model_class().fit(x, t_x, big_t)
     repeat = x > 0
     spend = clv.GammaGammaModel().fit(x[repeat], m[repeat])
+    return model, spend
+
+
+def _arrays(summary: pa.Table):
+    import numpy as np
+
+    return [
+        np.asarray(summary.column(c).to_numpy(zero_copy_only=False), dtype=float)
+        for c in ("frequency", "recency", "T", "monetary_value")
+    ]
+
+
+def predict(summary: pa.Table, settings: CLVSettings, models=None) -> pa.Table:
+    """``summary`` with ``p_alive, expected_orders, expected_spend, clv`` added; the models
+    are fitted unless given as ``(purchase_model, spend_model)``."""
+    import numpy as np
+
+    from tiering import clv
+
+    model, spend = models or fit_models(summary, settings)
+    x, t_x, big_t, m = _arrays(summary)
     horizon_weeks = settings.horizon.approx_days / WEEK_DAYS
     months = max(1, round(settings.horizon.approx_days / 30.436875))
     value = clv.customer_lifetime_value(
@@ -90,14 +106,16 @@ def predict(summary: pa.Table, settings: CLVSettings) -> pa.Table:
         discount_rate=settings.discount,
         time_unit_days=WEEK_DAYS,
     )
-    return pa.table(
-        {
-            "customer_id": summary.column("customer_id"),
-            "p_alive": model.p_alive(x, t_x, big_t),
-            "expected_orders": model.expected_purchases(horizon_weeks, x, t_x, big_t),
-            "clv": value,
-        }
-    )
+    # Gamma-Gamma gives the population mean spend to customers without repeat purchases
+    columns = {
+        "p_alive": model.p_alive(x, t_x, big_t),
+        "expected_orders": model.expected_purchases(horizon_weeks, x, t_x, big_t),
+        "expected_spend": spend.expected_spend(x, m),
+        "clv": value,
+    }
+    for name, values in columns.items():
+        summary = summary.append_column(name, pa.array(np.asarray(values, dtype=float)))
+    return summary
 
 
 def add_predictions(
@@ -112,3 +130,29 @@ def add_predictions(
     summary = purchase_summary(transactions, as_of=as_of).to_pyarrow()
     predictions = predict(summary, settings).select(["customer_id", *sorted(needed)])
     return join_on_customer(metrics, ibis.memtable(predictions))
+
+
+def predict_customers(
+    customers,
+    transactions,
+    *,
+    as_of: dt.date,
+    settings: CLVSettings | None = None,
+    columns=(),
+):
+    """Predictions for every customer of the files (``tiering clv``).
+
+    Returns ``(table, purchase_model, spend_model)``: the table has one row per customer,
+    highest CLV first, with ``frequency, recency, T, monetary_value, p_alive,
+    expected_orders, expected_spend, clv`` (empty for customers who never bought).
+    """
+    from tiering.data import read_inputs
+
+    settings = settings or CLVSettings()
+    inputs = read_inputs(customers, transactions, columns=columns)
+    summary = purchase_summary(inputs.transactions, as_of=as_of).to_pyarrow()
+    models = fit_models(summary, settings)
+    predictions = ibis.memtable(predict(summary, settings, models))
+    table = join_on_customer(inputs.customers.select("customer_id"), predictions)
+    table = table.order_by([ibis.desc(table.clv), table.customer_id])
+    return table.to_pyarrow(), models[0], models[1]
