@@ -16,10 +16,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tiering import data
+from tiering import data, reports
 from tiering.demo import generate_demo
 from tiering.evaluation import evaluate as run
-from tiering.exceptions import RuleError, TieringError
+from tiering.exceptions import OutputError, RuleError, TieringError
 from tiering.output import movements, output_format, summarise, write_table
 from tiering.periods import parse_date
 from tiering.prediction import predict_customers
@@ -287,6 +287,133 @@ def _print_movers(results, lang: str, limit: int = 10) -> None:
         for r in movers.to_pylist():
             t.add_row(r["customer_id"], r["previous_tier"], r["tier"], _money(r["revenue"]))
         out.print(t)
+
+
+#: Metrics a report needs besides the rules' own (churn warning, repeat-purchase rate).
+REPORT_METRICS = ("recency_days", "tenure_days", "lifetime_orders", "lifetime_revenue")
+
+
+@app.command()
+def report(
+    rules: Annotated[Path, typer.Argument(help="The rule file (YAML) that grades the customers.")],
+    customers: Annotated[str, typer.Option(help="Customers file: .csv, .parquet, .xlsx[#Sheet].")],
+    transactions: Annotated[str, typer.Option(help="Transactions file: .csv, .parquet, .xlsx.")],
+    as_of: Annotated[
+        str | None, typer.Option(help="Evaluation date (default: the rule file's as_of).")
+    ] = None,
+    previous: Annotated[
+        str | None, typer.Option(help="Last period's output: adds the migration matrix.")
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the report as one HTML page.")] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option(help="Write the report's tables to a workbook.")
+    ] = None,
+    alert_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Alert for any customer above this share.")
+    ] = 0.10,
+    churn_threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Warn below this probability of being active.")
+    ] = 0.5,
+    predict: Annotated[
+        bool, typer.Option(help="Fit the CLV models for p_alive and clv (churn warning).")
+    ] = True,
+    lang: Lang = None,
+) -> None:
+    """Portfolio insight: is tiering worth it, concentration, tiers, Pareto curve,
+    follow-ups, churn warning and (with --previous) migration."""
+    lang = _check_lang(lang)
+    try:
+        for path in (html, xlsx):
+            if path is not None and not (path.parent if str(path.parent) else Path(".")).is_dir():
+                raise OutputError(f"{path}: folder does not exist", f"{path}：文件夹不存在")
+        as_of_date = _as_of(as_of)
+        extra = REPORT_METRICS + (("p_alive", "clv") if predict else ())
+        with _progress(lang) as progress:
+            progress.add_task(_t(lang, "Grading and analysing", "评级与分析"), total=None)
+            ev = run(
+                rules, customers, transactions, as_of=as_of_date, lang=lang, extra_metrics=extra
+            )
+            results = ev.table.cache()
+            built = reports.build_report(
+                results,
+                ev.rules.tier_names,
+                previous=previous,
+                alert_share=alert_share,
+                churn_threshold=churn_threshold,
+                lang=lang,
+                title=ev.rules.name,
+                as_of=ev.as_of,
+            )
+            if html is not None:
+                reports.write_html(built, html, lang)
+            if xlsx is not None:
+                reports.write_xlsx(built, xlsx, lang)
+    except TieringError as e:
+        raise _fail(e, lang) from None
+    reports.render_terminal(built, out, lang)
+    for path in (html, xlsx):
+        if path is not None:
+            out.print(_t(lang, f"Wrote {path}", f"已写出 {path}"), highlight=False)
+
+
+@app.command()
+def simulate(
+    proposed: Annotated[Path, typer.Argument(help="The new rule file to try.")],
+    against: Annotated[Path, typer.Option(help="The rule file in use today.")],
+    customers: Annotated[str, typer.Option(help="Customers file: .csv, .parquet, .xlsx[#Sheet].")],
+    transactions: Annotated[str, typer.Option(help="Transactions file: .csv, .parquet, .xlsx.")],
+    as_of: Annotated[
+        str | None, typer.Option(help="Evaluation date (default: each rule file's as_of).")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the comparison as one HTML page.")
+    ] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="Write the comparison to a workbook.")] = None,
+    lang: Lang = None,
+) -> None:
+    """What-if: grade the same customers under both rule files and show who would change
+    tier, before anyone adopts the new rules."""
+    lang = _check_lang(lang)
+    try:
+        as_of_date = _as_of(as_of)
+        with _progress(lang) as progress:
+            progress.add_task(
+                _t(lang, "Grading under both rule files", "按两套规则评级"), total=None
+            )
+            current = run(against, customers, transactions, as_of=as_of_date, lang=lang)
+            new = run(proposed, customers, transactions, as_of=as_of_date, lang=lang)
+            current_results, new_results = current.table.cache(), new.table.cache()
+            comparison = reports.compare(
+                current_results, new_results, current.rules.tier_names, new.rules.tier_names
+            )
+            if html is not None or xlsx is not None:
+                built = reports.build_report(
+                    current_results,
+                    current.rules.tier_names,
+                    lang=lang,
+                    title=f"{current.rules.name} → {new.rules.name}",
+                    as_of=current.as_of,
+                    comparison=comparison,
+                )
+                if html is not None:
+                    reports.write_html(built, html, lang)
+                if xlsx is not None:
+                    reports.write_xlsx(built, xlsx, lang)
+    except TieringError as e:
+        raise _fail(e, lang) from None
+    reports.render_comparison(comparison, out, lang)
+    for path in (html, xlsx):
+        if path is not None:
+            out.print(_t(lang, f"Wrote {path}", f"已写出 {path}"), highlight=False)
+
+
+def _as_of(text: str | None):
+    if text is None:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise typer.BadParameter(f"not a date: {text}", param_hint="--as-of") from None
 
 
 @app.command("clv")

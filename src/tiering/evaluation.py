@@ -141,6 +141,7 @@ def evaluate(
     overrides: TableLike | list[Override] | None = None,
     lang: str = "en",
     attributes: bool = True,
+    extra_metrics: tuple[str, ...] = (),
     unknown_customers: str = "error",
     con: ibis.BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
@@ -170,6 +171,9 @@ def evaluate(
     attributes
         Append every column of the customers file to the results (name, owner...);
         with False, only the attributes the rules use.
+    extra_metrics
+        More metrics to compute and output besides those the rules use (e.g.
+        ``("tenure_days", "p_alive")`` for the churn warning of a report).
     unknown_customers
         ``"error"`` (the default): transactions of customers missing from ``customers`` are
         an :class:`InputError` naming them; ``"ignore"``: they are left out, e.g. to grade
@@ -258,7 +262,10 @@ def evaluate(
     # sorts then move a few columns, not the whole customer record
     used = [r.split(".", 1)[1] for r in rules.metric_refs() if r.startswith("attribute.")]
     narrow = cust.select("customer_id", *dict.fromkeys(used))
-    needed = _needed(rules)
+    unknown_metrics = [m for m in extra_metrics if m not in METRICS]
+    if unknown_metrics:
+        raise ValueError(f"unknown metrics: {', '.join(unknown_metrics)}")
+    needed = _needed(rules) | set(extra_metrics)
     per_customer = aggregate_transactions(
         tx, as_of=as_of, lookback=rules.lookback, needed=needed
     ).cache()

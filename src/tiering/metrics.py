@@ -13,6 +13,7 @@ active_months       distinct calendar months with a transaction in the window
 recency_days        as_of − date of the last transaction (all history); empty if none
 tenure_days         as_of − date of the first transaction; empty if none
 lifetime_revenue    sum of amount over all history up to as_of
+lifetime_orders     number of transactions over all history up to as_of
 growth              revenue / revenue of the preceding window of the same length − 1;
                     empty when that revenue is 0 (needs a lookback)
 attribute.NAME      the customers file's column NAME
@@ -36,7 +37,7 @@ MONEY_TYPE = "decimal(38, 2)"
 INPUT_MONEY = "decimal(18, 2)"
 #: Metrics that are never empty (0 when a customer has no transactions).
 NEVER_EMPTY = frozenset(
-    {"revenue", "cost", "profit", "orders", "lifetime_revenue", "active_months"}
+    {"revenue", "cost", "profit", "orders", "lifetime_revenue", "lifetime_orders", "active_months"}
 )
 
 
@@ -83,6 +84,8 @@ def aggregate_transactions(
         aggs["_first"] = t.date.min(where=upto)
     if "lifetime_revenue" in needed:
         aggs["lifetime_revenue"] = t.amount.sum(where=upto)
+    if "lifetime_orders" in needed:
+        aggs["lifetime_orders"] = t.count(where=upto)
     if "growth" in needed and start is not None:
         in_prev = (t.date > ibis.literal(prev_start)) & (t.date <= ibis.literal(start))
         aggs["_prev_revenue"] = t.amount.sum(where=in_prev)
@@ -164,6 +167,8 @@ def compute_metrics(
         out["tenure_days"] = as_of_lit.delta(joined._first, unit="day")
     if "lifetime_revenue" in needed:
         out["lifetime_revenue"] = joined.lifetime_revenue.fill_null(zero)
+    if "lifetime_orders" in needed:
+        out["lifetime_orders"] = joined.lifetime_orders.fill_null(0)
     if "growth" in needed:
         if start is not None:
             prev = joined._prev_revenue.fill_null(zero)

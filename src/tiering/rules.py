@@ -38,6 +38,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "recency_days": ("days since last order", "距最近购买天数"),
     "tenure_days": ("days since first order", "合作天数"),
     "lifetime_revenue": ("lifetime revenue", "累计营收"),
+    "lifetime_orders": ("lifetime orders", "累计订单数"),
     "growth": ("growth", "增长率"),
     "clv": ("predicted value (CLV)", "预测客户价值"),
     "p_alive": ("probability still active", "存活概率"),
