@@ -407,6 +407,40 @@ def simulate(
             out.print(_t(lang, f"Wrote {path}", f"已写出 {path}"), highlight=False)
 
 
+@app.command()
+def migration(
+    previous: Annotated[str, typer.Argument(help="Last period's output (tiering evaluate --out).")],
+    current: Annotated[str, typer.Argument(help="This period's output.")],
+    rules: Annotated[
+        Path | None,
+        typer.Option(help="The rule file, for the tier order (default: as the outputs list them)."),
+    ] = None,
+    lang: Lang = None,
+) -> None:
+    """Who moved between two outputs: the from→to matrix of customers and revenue, and the
+    upgrades and downgrades."""
+    lang = _check_lang(lang)
+    try:
+        before, after = reports.read_output(previous), reports.read_output(current)
+        for name, table in ((previous, before), (current, after)):
+            missing = [c for c in ("customer_id", "tier", "revenue") if c not in table.column_names]
+            if missing:
+                raise OutputError(
+                    f"{name}: missing column(s) {', '.join(missing)}: is it an output of "
+                    "tiering evaluate?",
+                    f"{name}：缺少列 {'、'.join(missing)}：这是 tiering evaluate 的输出吗？",
+                )
+        if rules is not None:
+            order = load_rules(rules).tier_names
+        else:  # outputs list the best tier first
+            order = list(dict.fromkeys(after.column("tier").to_pylist()))
+            order += [t for t in dict.fromkeys(before.column("tier").to_pylist()) if t not in order]
+        moved = reports.migration(before, after, [t for t in order if t is not None])
+    except TieringError as e:
+        raise _fail(e, lang) from None
+    reports.render_migration(moved, out, lang)
+
+
 def _as_of(text: str | None):
     if text is None:
         return None

@@ -209,3 +209,34 @@ def test_clv_rejects_a_bad_margin_and_needs_as_of(demo):
     assert bad.exit_code == 1 and "margin" in bad.output
     usage = invoke("clv", "--customers", customers, "--transactions", transactions)
     assert usage.exit_code == 2
+
+
+def test_migration_between_two_outputs(demo, tmp_path):
+    """Given last and this quarter's outputs, when `tiering migration` runs, then it prints
+    the from→to matrix and the upgrades; an output without a tier column is refused."""
+    customers, transactions = demo
+    outputs = []
+    for as_of in ("2026-06-30", "2026-09-30"):
+        path = tmp_path / f"{as_of}.csv"
+        done = invoke(
+            "evaluate",
+            SCORECARD,
+            "--customers",
+            customers,
+            "--transactions",
+            transactions,
+            "--as-of",
+            as_of,
+            "--out",
+            path,
+        )
+        assert done.exit_code == 0, done.output
+        outputs.append(path)
+    result = invoke("migration", *outputs, "--rules", SCORECARD)
+    assert result.exit_code == 0, result.output
+    assert "Previoustier\\Currenttier" in flat(result.output)
+    assert "Upgrades" in result.output
+    bogus = tmp_path / "bogus.csv"
+    bogus.write_text("customer_id,x\nC1,1\n", encoding="utf-8")
+    refused = invoke("migration", bogus, outputs[1])
+    assert refused.exit_code == 1 and "tier" in refused.output

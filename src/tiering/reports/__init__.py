@@ -33,7 +33,7 @@ from tiering.reports.portfolio import (
     migration,
 )
 from tiering.reports.report import Report, build_report, read_output
-from tiering.reports.terminal import render_comparison, render_terminal
+from tiering.reports.terminal import render_comparison, render_migration, render_terminal
 from tiering.reports.workbook import sheet_names, write_xlsx
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "read_output",
     "render_comparison",
     "render_html",
+    "render_migration",
     "render_terminal",
     "sheet_names",
     "write_html",

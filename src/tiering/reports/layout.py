@@ -434,9 +434,13 @@ def _move_block(key: str, caption: str, moves: tuple[Move, ...], lang: str) -> B
 
 
 def _migration(report: Report, lang: str) -> Section:
+    assert report.migration is not None
+    return migration_section(report.migration, lang)
+
+
+def migration_section(m: Migration, lang: str) -> Section:
+    """The migration section on its own (``tiering migration``)."""
     L = _l(lang)
-    m = report.migration
-    assert m is not None
     blocks = matrix_blocks(m, lang, L("previous_tier"), L("current_tier"))
     blocks.append(_move_block("upgrades", L("upgrades"), m.upgrades, lang))
     blocks.append(_move_block("downgrades", L("downgrades"), m.downgrades, lang))

@@ -9,8 +9,16 @@ from rich.table import Table
 from rich.text import Text
 
 from tiering.reports.labels import label, lang_key
-from tiering.reports.layout import Block, Section, cell_kind, comparison_section, fmt, sections
-from tiering.reports.portfolio import Comparison
+from tiering.reports.layout import (
+    Block,
+    Section,
+    cell_kind,
+    comparison_section,
+    fmt,
+    migration_section,
+    sections,
+)
+from tiering.reports.portfolio import Comparison, Migration
 from tiering.reports.report import Report
 
 VERDICT_STYLE = {"worth it": "bold green", "marginal": "bold yellow", "not worth it": "bold red"}
@@ -45,6 +53,14 @@ def render_comparison(
     """Print a what-if :func:`~tiering.reports.compare` result: customers and revenue
     changing tier by direction, and the current → proposed matrices."""
     _section(console, comparison_section(comparison, lang_key(lang)), lang_key(lang), max_rows)
+
+
+def render_migration(
+    migration: Migration, console: Console, lang: str = "en", *, max_rows: int = 10
+) -> None:
+    """Print a :func:`~tiering.reports.migration` result: the from → to matrices of
+    customers and revenue, and who moved up and down."""
+    _section(console, migration_section(migration, lang_key(lang)), lang_key(lang), max_rows)
 
 
 def _section(console: Console, section: Section, lang: str, max_rows: int) -> None:
