@@ -344,16 +344,11 @@ def report(
                 title=ev.rules.name,
                 as_of=ev.as_of,
             )
-            if html is not None:
-                reports.write_html(built, html, lang)
-            if xlsx is not None:
-                reports.write_xlsx(built, xlsx, lang)
+            _write_report(built, html, xlsx, lang)
     except TieringError as e:
         raise _fail(e, lang) from None
     reports.render_terminal(built, out, lang)
-    for path in (html, xlsx):
-        if path is not None:
-            out.print(_t(lang, f"Wrote {path}", f"已写出 {path}"), highlight=False)
+    _wrote(lang, html, xlsx)
 
 
 @app.command()
@@ -395,16 +390,11 @@ def simulate(
                     as_of=current.as_of,
                     comparison=comparison,
                 )
-                if html is not None:
-                    reports.write_html(built, html, lang)
-                if xlsx is not None:
-                    reports.write_xlsx(built, xlsx, lang)
+                _write_report(built, html, xlsx, lang)
     except TieringError as e:
         raise _fail(e, lang) from None
     reports.render_comparison(comparison, out, lang)
-    for path in (html, xlsx):
-        if path is not None:
-            out.print(_t(lang, f"Wrote {path}", f"已写出 {path}"), highlight=False)
+    _wrote(lang, html, xlsx)
 
 
 @app.command()
@@ -439,6 +429,19 @@ def migration(
     except TieringError as e:
         raise _fail(e, lang) from None
     reports.render_migration(moved, out, lang)
+
+
+def _write_report(built, html: Path | None, xlsx: Path | None, lang: str) -> None:
+    if html is not None:
+        reports.write_html(built, html, lang)
+    if xlsx is not None:
+        reports.write_xlsx(built, xlsx, lang)
+
+
+def _wrote(lang: str, *paths: Path | None) -> None:
+    for path in paths:
+        if path is not None:
+            out.print(_t(lang, f"Wrote {path}", f"已写出 {path}"), highlight=False)
 
 
 def _as_of(text: str | None):

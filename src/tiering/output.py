@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,14 +58,9 @@ def write_table(table: pa.Table | ir.Table, path: str | Path, sheet: str = "tier
             f"{path}：{rows:,} 行超出 Excel 工作表上限（{EXCEL_MAX_ROWS:,} 行）："
             "请输出 .csv 或 .parquet",
         )
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(
-            f"{path}: folder {folder} does not exist", f"{path}：文件夹 {folder} 不存在"
-        )
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             if fmt == "csv":
                 f.write(b"\xef\xbb\xbf")  # so that Excel reads the UTF-8 text as such
                 if duckdb_table:
@@ -79,6 +75,26 @@ def write_table(table: pa.Table | ir.Table, path: str | Path, sheet: str = "tier
                     pq.write_table(table, f)
             else:
                 _write_xlsx(table, f, sheet)
+
+    return write_atomically(path, write)
+
+
+def write_atomically(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(temporary_path)`` and rename the file it wrote to ``path``.
+
+    The temporary file is in the same folder (so the rename is atomic) and is removed if
+    ``write`` fails: a failed or interrupted run never leaves a half-written file, and an
+    existing file stays as it was. The folder must exist."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(
+            f"{path}: folder {folder} does not exist", f"{path}：文件夹 {folder} 不存在"
+        )
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions

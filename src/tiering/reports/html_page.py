@@ -16,8 +16,8 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 import tiering
+from tiering.output import write_atomically
 from tiering.reports import charts
-from tiering.reports.files import write_atomically
 from tiering.reports.labels import label, lang_key, money, pct
 from tiering.reports.layout import Block, Section, cell_kind, fmt, sections
 from tiering.reports.report import Report

@@ -14,7 +14,7 @@ from typing import Any
 
 import xlsxwriter
 
-from tiering.reports.files import write_atomically
+from tiering.output import write_atomically
 from tiering.reports.labels import label, lang_key
 from tiering.reports.layout import Block, Cell, cell_kind, sections
 from tiering.reports.report import Report
