@@ -13,7 +13,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,spark,postgres]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,spark,postgres,web]"
 	touch $@
 
 run: install
@@ -27,8 +27,14 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# With TIERING_TEST_POSTGRES=postgres://... (set by .ci/run) the web tests run a second
+# time against that PostgreSQL server.
 test: lint
 	$(BIN)/python -m pytest
+	@if [ -n "$$TIERING_TEST_POSTGRES" ]; then \
+	  echo "web tests on PostgreSQL"; \
+	  DATABASE_URL="$$TIERING_TEST_POSTGRES" $(BIN)/python -m pytest tests/web -q; \
+	fi
 
 format: install
 	$(BIN)/ruff format src tests bench

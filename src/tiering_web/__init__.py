@@ -1,0 +1,1 @@
+"""The web application: customers, rule sets, evaluations and tier history (Django)."""

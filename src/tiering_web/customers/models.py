@@ -1,0 +1,184 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Status(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    ACTIVE = "active", _("Active")
+    DORMANT = "dormant", _("Dormant")
+    BLACKLISTED = "blacklisted", _("Blacklisted")
+
+
+class Size(models.TextChoices):
+    LARGE = "large", _("Large enterprise")
+    SME = "sme", _("Small or medium enterprise")
+
+
+class Nature(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    ENTERPRISE = "enterprise", _("Enterprise")
+    PARTNER = "partner", _("Partner")
+
+
+class NeedsType(models.TextChoices):
+    PRODUCT = "product", _("Product-focused")
+    SERVICE = "service", _("Service-focused")
+    COMPREHENSIVE = "comprehensive", _("Comprehensive")
+
+
+class Complexity(models.TextChoices):
+    SIMPLE = "simple", _("Simple")
+    MEDIUM = "medium", pgettext_lazy("complexity", "Medium")
+    COMPLEX = "complex", _("Complex")
+
+
+class Influence(models.TextChoices):
+    HIGH = "high", _("High")
+    MEDIUM = "medium", pgettext_lazy("influence", "Medium")
+    LOW = "low", _("Low")
+
+
+class Closeness(models.TextChoices):
+    CLOSE = "close", _("Close")
+    NORMAL = "normal", _("Normal")
+    LOOSE = "loose", _("Loose")
+
+
+#: The classification attributes the engine sees as customer columns (see
+#: :mod:`tiering_web.evaluations.adapters`).
+ATTRIBUTES = (
+    "industry",
+    "size",
+    "nature",
+    "business_mode",
+    "needs_type",
+    "complexity",
+    "influence",
+    "closeness",
+    "credit_rating",
+    "price_coefficient",
+    "status",
+)
+
+
+class Customer(models.Model):
+    """A customer or prospect: who they are (classification), who owns them, and the
+    commercial terms we keep for them. Grades live in evaluations and tier assignments,
+    never here, so that they keep their history."""
+
+    code = models.CharField(_("customer code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    size = models.CharField(_("enterprise size"), max_length=20, choices=Size.choices, blank=True)
+    nature = models.CharField(_("nature"), max_length=20, choices=Nature.choices, blank=True)
+    business_mode = models.CharField(_("business mode"), max_length=100, blank=True)
+    needs_type = models.CharField(
+        _("needs type"), max_length=20, choices=NeedsType.choices, blank=True
+    )
+    complexity = models.CharField(
+        _("business complexity"), max_length=20, choices=Complexity.choices, blank=True
+    )
+    influence = models.CharField(
+        _("market influence"), max_length=20, choices=Influence.choices, blank=True
+    )
+    closeness = models.CharField(
+        _("relationship closeness"), max_length=20, choices=Closeness.choices, blank=True
+    )
+    dimensions = models.JSONField(
+        _("custom dimensions"), default=dict, blank=True, encoder=DjangoJSONEncoder
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_customers",
+    )
+    contacts = models.JSONField(
+        _("contacts"),
+        default=list,
+        blank=True,
+        help_text=_("A list of {name, title, phone, email}."),
+    )
+    credit_rating = models.CharField(_("credit rating"), max_length=20, blank=True)
+    price_coefficient = models.DecimalField(
+        _("price coefficient"),
+        max_digits=6,
+        decimal_places=3,
+        default=Decimal("1.000"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    expected_close = models.DateField(_("expected close date"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ("code",)
+        indexes = [
+            models.Index(fields=["owner", "code"], name="customer_owner_idx"),
+            models.Index(fields=["status"], name="customer_status_idx"),
+            models.Index(fields=["industry"], name="customer_industry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Transaction(models.Model):
+    """An order or a return. ``amount`` and ``cost`` are always positive here; a return
+    counts negatively when the engine reads it."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("Order")
+        RETURN = "return", _("Return")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="transactions"
+    )
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    cost = models.DecimalField(_("cost"), max_digits=18, decimal_places=2, default=Decimal("0"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ORDER)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        ordering = ("customer", "date", "id")
+        indexes = [models.Index(fields=["customer", "date"], name="transaction_customer_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.date} {self.kind} {self.amount}"
+
+
+class Payment(models.Model):
+    """Money received from a customer (回款)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="payments"
+    )
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ("customer", "date", "id")
+        indexes = [models.Index(fields=["customer", "date"], name="payment_customer_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.date} {self.amount}"

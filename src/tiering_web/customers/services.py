@@ -1,0 +1,57 @@
+"""Writes to customers. Each goes through one ``do_*`` function that validates, saves and
+records who did it and why, whether called from a view, the API, an import or the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from tiering_web.audit.services import record
+from tiering_web.customers.models import Customer
+
+#: Fields a caller may not set through the services.
+_PROTECTED = frozenset({"id", "created_at", "updated_at"})
+
+
+def _value(customer: Customer, name: str) -> Any:
+    field = customer._meta.get_field(name)
+    return getattr(customer, field.attname)
+
+
+def _check_fields(names) -> None:
+    known = {f.name for f in Customer._meta.concrete_fields} - _PROTECTED
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise TypeError(f"unknown customer fields: {', '.join(unknown)}")
+
+
+def do_create_customer(actor, fields: dict[str, Any], reason: str = "") -> Customer:
+    """Create a customer from ``fields`` (validated with the model's own rules) and
+    record it in the audit log with the initial values."""
+    _check_fields(fields)
+    customer = Customer(**fields)
+    customer.full_clean()
+    with transaction.atomic():
+        customer.save()
+        values = {name: _value(customer, name) for name in fields}
+        record(actor, "customer.create", customer, reason, fields=values)
+    return customer
+
+
+def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reason: str) -> Customer:
+    """Apply ``changes`` to ``customer``, validate, save only the changed fields and record
+    each change as ``{field: [old, new]}``. Nothing is written when nothing changes."""
+    _check_fields(changes)
+    before = {name: _value(customer, name) for name in changes}
+    for name, value in changes.items():
+        setattr(customer, name, value)
+    customer.full_clean()
+    after = {name: _value(customer, name) for name in changes}
+    changed = {n: [before[n], after[n]] for n in changes if before[n] != after[n]}
+    if not changed:
+        return customer
+    with transaction.atomic():
+        customer.save(update_fields=[*changed, "updated_at"])
+        record(actor, "customer.update", customer, reason, changes=changed)
+    return customer

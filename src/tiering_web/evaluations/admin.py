@@ -1,0 +1,34 @@
+from django.contrib import admin
+
+from tiering_web.evaluations.models import Evaluation, Override, TierAssignment
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evaluations, tiers and overrides change only through the services (audited)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    list_display = ("ruleset_version", "as_of", "status", "created_by", "published_by")
+    list_filter = ("status",)
+
+
+@admin.register(TierAssignment)
+class TierAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "ruleset", "tier", "valid_from", "valid_to")
+    list_filter = ("ruleset", "tier")
+
+
+@admin.register(Override)
+class OverrideAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "ruleset", "tier", "expires", "created_by")
+    list_filter = ("ruleset",)

@@ -1,0 +1,173 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from tiering_web.customers.models import Customer
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+
+
+class Evaluation(models.Model):
+    """One run of a rule set version as of a date. It starts as a draft that a manager
+    reviews, then is published (its tiers become the customers' current tiers) or
+    discarded."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        DISCARDED = "discarded", _("Discarded")
+
+    ruleset_version = models.ForeignKey(
+        RuleSetVersion,
+        verbose_name=_("rule set version"),
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+    )
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        ordering = ("-as_of", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.ruleset_version} @ {self.as_of}"
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self.ruleset_version.ruleset
+
+
+class EvaluationResult(models.Model):
+    """One customer's proposed tier in an evaluation, with the why: score, reason, what
+    the next tier needs, and every other value the engine computed (in ``details``)."""
+
+    evaluation = models.ForeignKey(
+        Evaluation, verbose_name=_("evaluation"), on_delete=models.CASCADE, related_name="results"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    tier = models.CharField(pgettext_lazy("customer grade", "tier"), max_length=50)
+    score = models.DecimalField(_("score"), max_digits=12, decimal_places=4, null=True)
+    reason = models.TextField(_("reason"), blank=True)
+    next_tier = models.CharField(_("next tier"), max_length=50, blank=True)
+    gap = models.DecimalField(_("gap"), max_digits=24, decimal_places=4, null=True)
+    gap_unit = models.CharField(_("gap unit"), max_length=50, blank=True)
+    flags = models.CharField(_("flags"), max_length=200, blank=True)
+    previous_tier = models.CharField(_("previous tier"), max_length=50, blank=True)
+    change = models.CharField(_("change"), max_length=20, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("evaluation result")
+        verbose_name_plural = _("evaluation results")
+        ordering = ("evaluation", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "customer"], name="result_per_customer")
+        ]
+        indexes = [models.Index(fields=["evaluation", "tier"], name="result_tier_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.tier}"
+
+
+class TierAssignment(models.Model):
+    """A customer's tier under a rule set for a period: ``valid_from`` up to, not including,
+    ``valid_to`` (open while ``valid_to`` is null). Publishing an evaluation closes the open
+    ones and opens new ones, so a report for a past date reads the tiers of that date."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tiers"
+    )
+    ruleset = models.ForeignKey(
+        RuleSet, verbose_name=_("rule set"), on_delete=models.CASCADE, related_name="+"
+    )
+    tier = models.CharField(pgettext_lazy("customer grade", "tier"), max_length=50)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    evaluation = models.ForeignKey(
+        Evaluation,
+        verbose_name=_("evaluation"),
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+
+    class Meta:
+        verbose_name = _("tier assignment")
+        verbose_name_plural = _("tier assignments")
+        ordering = ("customer", "ruleset", "valid_from")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "ruleset"],
+                condition=Q(valid_to__isnull=True),
+                name="one_open_tier_per_ruleset",
+            ),
+            models.CheckConstraint(condition=~Q(tier=""), name="tier_assignment_has_tier"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="tier_assignment_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["ruleset", "customer", "valid_from"], name="tier_history_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.tier} {self.valid_from}–{self.valid_to or ''}"
+
+
+class Override(models.Model):
+    """A tier set by hand for one customer under one rule set, with a reason and an
+    expiry; evaluations as of a date up to ``expires`` apply it. One per customer and
+    rule set: setting another replaces it (the audit log keeps the earlier ones)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="overrides"
+    )
+    ruleset = models.ForeignKey(
+        RuleSet, verbose_name=_("rule set"), on_delete=models.CASCADE, related_name="overrides"
+    )
+    tier = models.CharField(pgettext_lazy("customer grade", "tier"), max_length=50)
+    reason = models.TextField(_("reason"))
+    expires = models.DateField(_("expires"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("override")
+        verbose_name_plural = _("overrides")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "ruleset"], name="one_override_per_ruleset")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} → {self.tier} (≤ {self.expires})"

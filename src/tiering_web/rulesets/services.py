@@ -1,0 +1,103 @@
+"""Writes to rule sets: each validated the way the engine validates and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import get_language
+
+from tiering import RuleError, parse_rules
+from tiering_web.audit.services import record
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+
+
+def rule_errors(error: RuleError, lang: str | None = None) -> ValidationError:
+    """A :class:`RuleError` as a Django ValidationError keyed by the rule file's field
+    (``tiers[1].min``; ``definition`` for the file as a whole), each message in the engine's
+    own wording with its line number when the rules came as text."""
+    lang = lang or get_language() or "en"
+    errors: dict[str, list[ValidationError]] = {}
+    for problem in error.problems:
+        errors.setdefault(problem.field or "definition", []).append(
+            ValidationError(problem.message(lang), code="rules")
+        )
+    return ValidationError(errors)
+
+
+def validate_definition(definition: dict | str, source: str = "<rules>") -> dict:
+    """The rules as a dict, validated; YAML text is accepted too (its problems then carry
+    line numbers). Raises ValidationError with field-level messages."""
+    try:
+        parse_rules(definition, source=source)
+    except RuleError as e:
+        raise rule_errors(e) from None
+    if isinstance(definition, str):
+        definition = yaml.safe_load(definition)
+    return definition
+
+
+def do_create_ruleset(actor, name: str, reason: str = "", description: str = "") -> RuleSet:
+    """Create an empty rule set (its rules come with the first version)."""
+    ruleset = RuleSet(name=name, description=description)
+    ruleset.full_clean()
+    with transaction.atomic():
+        ruleset.save()
+        record(actor, "ruleset.create", ruleset, reason)
+    return ruleset
+
+
+def do_save_ruleset_version(
+    actor,
+    ruleset: RuleSet,
+    definition: dict[str, Any] | str,
+    reason: str,
+    *,
+    effective_date: dt.date | None = None,
+) -> RuleSetVersion:
+    """Save ``definition`` as the next draft version of ``ruleset``, with ``actor`` as its
+    author. The engine validates it first, so a version that exists always evaluates."""
+    data = validate_definition(definition, source=ruleset.name)
+    with transaction.atomic():
+        # lock the rule set row so two authors cannot take the same number
+        RuleSet.objects.select_for_update().filter(pk=ruleset.pk).first()
+        last = ruleset.versions.aggregate(n=Max("number"))["n"] or 0
+        version = RuleSetVersion.objects.create(
+            ruleset=ruleset,
+            number=last + 1,
+            definition=data,
+            author=actor,
+            effective_date=effective_date,
+        )
+        record(actor, "ruleset.version.save", version, reason, number=version.number)
+    return version
+
+
+def do_approve_ruleset_version(
+    actor, version: RuleSetVersion, reason: str = "", *, reviewer=None
+) -> RuleSetVersion:
+    """Approve a draft version: ``actor`` becomes its approver (批准人)."""
+    if version.status == RuleSetVersion.Status.APPROVED:
+        raise ValidationError({"status": ValidationError("already approved", code="approved")})
+    with transaction.atomic():
+        version.status = RuleSetVersion.Status.APPROVED
+        version.approver = actor
+        if reviewer is not None:
+            version.reviewer = reviewer
+        version.save(update_fields=["status", "approver", "reviewer"])
+        record(actor, "ruleset.version.approve", version, reason)
+    return version
+
+
+def do_set_primary(actor, ruleset: RuleSet, reason: str) -> RuleSet:
+    """Make ``ruleset`` the primary one (and no other)."""
+    with transaction.atomic():
+        RuleSet.objects.filter(is_primary=True).exclude(pk=ruleset.pk).update(is_primary=False)
+        ruleset.is_primary = True
+        ruleset.save(update_fields=["is_primary"])
+        record(actor, "ruleset.set_primary", ruleset, reason)
+    return ruleset

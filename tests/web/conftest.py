@@ -1,0 +1,93 @@
+"""Web tests: Django with pytest-django, on SQLite by default or on the PostgreSQL server
+named by ``DATABASE_URL``."""
+
+import datetime as dt
+import os
+from decimal import Decimal
+
+import pytest
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiering_web.settings")
+
+#: ibis 12's SQLite backend reads a pandas option that pandas 3 deprecates (harmless)
+IBIS_SQLITE_PANDAS = "ignore:The 'future.infer_string' option is deprecated"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.filterwarnings(IBIS_SQLITE_PANDAS))
+
+
+#: Tiers by revenue over the last 12 months (the engine's thresholds method).
+THRESHOLDS = {
+    "name": "按营收分级",
+    "lookback": "12 months",
+    "thresholds": {"metric": "revenue"},
+    "tiers": [{"name": "A", "min": 100000}, {"name": "B", "min": 20000}, {"name": "C"}],
+}
+
+AS_OF = dt.date(2026, 9, 30)
+NEXT_QUARTER = dt.date(2026, 12, 31)
+
+#: Six customers' orders (date, amount, cost) and returns, and the tier each should get
+#: as of AS_OF.
+LEDGER = {
+    "C1": ([("2026-03-01", "150000.00", "90000.00")], [], "A"),
+    "C2": (
+        [("2026-04-01", "60000.00", "30000.00"), ("2026-05-01", "40000.00", "20000.00")],
+        [],
+        "A",
+    ),
+    "C3": ([("2026-06-01", "50000.00", "30000.00")], [("2026-06-15", "30000.00", "18000.00")], "B"),
+    "C4": ([("2026-07-01", "19999.99", "10000.00")], [], "C"),
+    "C5": ([], [], "C"),
+    "C6": ([("2026-08-01", "25000.00", "15000.00")], [], "B"),
+}
+EXPECTED = {code: tier for code, (_, _, tier) in LEDGER.items()}
+
+
+@pytest.fixture
+def manager(django_user_model):
+    from tiering_web.accounts.models import Role
+
+    return django_user_model.objects.create_user("wang", password="x-secret-1", role=Role.MANAGER)
+
+
+@pytest.fixture
+def customers(manager):
+    """The six customers of LEDGER with their transactions, by code."""
+    from tiering_web.customers.models import Transaction
+    from tiering_web.customers.services import do_create_customer
+
+    made = {}
+    for code, (orders, returns, _) in LEDGER.items():
+        customer = do_create_customer(
+            manager, {"code": code, "name": f"客户{code}", "industry": "制造业"}, "test data"
+        )
+        for kind, rows in ((Transaction.Kind.ORDER, orders), (Transaction.Kind.RETURN, returns)):
+            for date, amount, cost in rows:
+                Transaction.objects.create(
+                    customer=customer,
+                    date=dt.date.fromisoformat(date),
+                    amount=Decimal(amount),
+                    cost=Decimal(cost),
+                    kind=kind,
+                )
+        made[code] = customer
+    return made
+
+
+@pytest.fixture
+def version(manager):
+    """An approved version of the THRESHOLDS rule set."""
+    from tiering_web.rulesets.services import (
+        do_approve_ruleset_version,
+        do_create_ruleset,
+        do_save_ruleset_version,
+    )
+
+    ruleset = do_create_ruleset(manager, "按营收分级", "test")
+    saved = do_save_ruleset_version(manager, ruleset, THRESHOLDS, "first version")
+    return do_approve_ruleset_version(manager, saved, "ok")

@@ -1,0 +1,193 @@
+import datetime as dt
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
+from tiering_web.audit.models import AuditEntry
+from tiering_web.customers.models import Transaction
+from tiering_web.evaluations import services
+from tiering_web.evaluations.models import Evaluation, EvaluationResult, TierAssignment
+from tiering_web.evaluations.services import (
+    discard_evaluation,
+    do_set_override,
+    publish_evaluation,
+    run_evaluation,
+)
+
+from .conftest import AS_OF, EXPECTED, NEXT_QUARTER
+
+# the engine reads through its own connection, which sees committed rows only
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def tiers(evaluation):
+    return dict(evaluation.results.values_list("customer__code", "tier"))
+
+
+def open_tiers(ruleset):
+    return dict(
+        TierAssignment.objects.filter(ruleset=ruleset, valid_to__isnull=True).values_list(
+            "customer__code", "tier"
+        )
+    )
+
+
+def test_running_an_evaluation_grades_every_customer_in_the_app_database(
+    manager, customers, version
+):
+    """Given six customers and their transactions, when the thresholds rules run as of
+    30 September, then a draft holds each customer's expected tier, with its reason, the
+    gap to the next tier and exact money metrics, and an audit entry counts the tiers."""
+    evaluation = run_evaluation(manager, version, AS_OF, lang="en")
+    assert evaluation.status == Evaluation.Status.DRAFT
+    assert evaluation.created_by == manager
+    assert tiers(evaluation) == EXPECTED
+
+    c4 = evaluation.results.get(customer__code="C4")
+    assert c4.next_tier == "B"
+    assert c4.gap == Decimal("0.0100")
+    assert "revenue" in c4.reason
+    assert Decimal(c4.details["revenue"]) == Decimal("19999.99")
+    c3 = evaluation.results.get(customer__code="C3")
+    assert Decimal(c3.details["revenue"]) == Decimal("20000.00")  # the return counts against
+    assert "inactive" in evaluation.results.get(customer__code="C5").flags
+
+    entry = AuditEntry.objects.get(action="evaluation.run")
+    assert entry.details["tiers"] == {"A": 2, "B": 2, "C": 2}
+    assert not TierAssignment.objects.exists()  # a draft changes no tiers
+
+
+def test_publishing_opens_tiers_and_a_later_one_closes_them(manager, customers, version):
+    """Given a published evaluation, when C4 buys more and a second evaluation a quarter
+    later is published, then every customer has two assignments, the first closed on the
+    second's date, C4's change is 'up', and the tier as of a past date is the old one."""
+    ruleset = version.ruleset
+    first = publish_evaluation(manager, run_evaluation(manager, version, AS_OF), "Q3")
+    assert first.status == Evaluation.Status.PUBLISHED
+    assert first.published_by == manager and first.published_at is not None
+    assert open_tiers(ruleset) == EXPECTED
+
+    Transaction.objects.create(
+        customer=customers["C4"], date=dt.date(2026, 11, 15), amount=Decimal("90000.00")
+    )
+    second = run_evaluation(manager, version, NEXT_QUARTER)
+    c4 = second.results.get(customer__code="C4")
+    assert (c4.previous_tier, c4.tier, c4.change) == ("C", "A", "up")
+    publish_evaluation(manager, second, "Q4")
+
+    assert open_tiers(ruleset) == {**EXPECTED, "C4": "A"}
+    for customer in customers.values():
+        history = list(TierAssignment.objects.filter(customer=customer).order_by("valid_from"))
+        assert len(history) == 2
+        assert (history[0].valid_from, history[0].valid_to) == (AS_OF, NEXT_QUARTER)
+        assert (history[1].valid_from, history[1].valid_to) == (NEXT_QUARTER, None)
+    in_october = TierAssignment.objects.get(
+        customer=customers["C4"], valid_from__lte="2026-10-15", valid_to__gt="2026-10-15"
+    )
+    assert in_october.tier == "C"
+    entry = AuditEntry.objects.filter(action="evaluation.publish").latest("id")
+    assert (entry.actor, entry.reason) == (manager, "Q4")
+    assert (entry.details["closed"], entry.details["opened"]) == (6, 6)
+
+
+def test_a_constraint_violation_halfway_leaves_the_previous_tiers(manager, customers, version):
+    """Given published tiers and a second draft whose last result cannot be stored as a
+    tier (blank, refused by a database check), when publishing it, then the error rolls
+    everything back: the previous tiers are still open, the draft is still a draft, and
+    no publish entry is written."""
+    ruleset = version.ruleset
+    publish_evaluation(manager, run_evaluation(manager, version, AS_OF))
+    before = list(TierAssignment.objects.order_by("id").values())
+    draft = run_evaluation(manager, version, NEXT_QUARTER)
+    EvaluationResult.objects.filter(pk=draft.results.latest("id").pk).update(tier="")
+
+    with pytest.raises(IntegrityError):
+        publish_evaluation(manager, draft)
+
+    assert list(TierAssignment.objects.order_by("id").values()) == before
+    assert open_tiers(ruleset) == EXPECTED
+    draft.refresh_from_db()
+    assert draft.status == Evaluation.Status.DRAFT and draft.published_by is None
+    assert AuditEntry.objects.filter(action="evaluation.publish").count() == 1
+
+
+def test_a_failure_at_the_last_write_leaves_the_previous_tiers(manager, customers, version):
+    """Given published tiers and a second draft, when the final write of publishing (the
+    audit entry) fails, then the new tiers and the status change are rolled back too."""
+    publish_evaluation(manager, run_evaluation(manager, version, AS_OF))
+    before = list(TierAssignment.objects.order_by("id").values())
+    draft = run_evaluation(manager, version, NEXT_QUARTER)
+
+    with (
+        mock.patch.object(services, "record", side_effect=RuntimeError("disk full")),
+        pytest.raises(RuntimeError, match="disk full"),
+    ):
+        publish_evaluation(manager, draft)
+
+    assert list(TierAssignment.objects.order_by("id").values()) == before
+    draft.refresh_from_db()
+    assert draft.status == Evaluation.Status.DRAFT
+
+
+def test_only_drafts_can_be_published_or_discarded(manager, customers, version):
+    """Given a discarded draft, when publishing or discarding it again, then both are
+    refused and no tier exists."""
+    draft = run_evaluation(manager, version, AS_OF)
+    discard_evaluation(manager, draft, "wrong date")
+    draft.refresh_from_db()
+    assert draft.status == Evaluation.Status.DISCARDED
+    for action in (publish_evaluation, discard_evaluation):
+        with pytest.raises(ValidationError):
+            action(manager, draft)
+    assert not TierAssignment.objects.exists()
+    assert AuditEntry.objects.get(action="evaluation.discard").reason == "wrong date"
+
+
+def test_publishing_an_older_evaluation_after_a_newer_one_is_refused(manager, customers, version):
+    """Given tiers published as of December, when a September draft is published, then it
+    is refused: history cannot be rewritten backwards."""
+    older = run_evaluation(manager, version, AS_OF)
+    publish_evaluation(manager, run_evaluation(manager, version, NEXT_QUARTER))
+    with pytest.raises(ValidationError) as e:
+        publish_evaluation(manager, older)
+    assert "as_of" in e.value.message_dict
+
+
+def test_overrides_flow_into_the_next_draft(manager, customers, version):
+    """Given a manager's override lifting C5 to A until next March, and an expired one on
+    C6, when the next evaluation runs, then C5 is A with the override's reason and flag,
+    C6 keeps its computed tier, and the override was audited."""
+    ruleset = version.ruleset
+    do_set_override(manager, customers["C5"], ruleset, "A", "战略客户", dt.date(2027, 3, 31))
+    do_set_override(manager, customers["C6"], ruleset, "A", "旧协议", dt.date(2026, 6, 30))
+
+    draft = run_evaluation(manager, version, AS_OF, lang="en")
+    assert tiers(draft) == {**EXPECTED, "C5": "A"}
+    c5 = draft.results.get(customer__code="C5")
+    assert "override" in c5.flags
+    assert c5.details["override_reason"] == "战略客户"
+    assert c5.details["computed_tier"] == "C"
+
+    entry = AuditEntry.objects.filter(action="override.set").earliest("id")
+    assert (entry.actor, entry.reason, entry.details["tier"]) == (manager, "战略客户", "A")
+
+
+def test_override_must_name_a_tier_and_a_reason(manager, customers, version):
+    """Given the rule set's tiers A/B/C, when an override names tier 'Z' without a reason,
+    then both fields are reported and nothing is saved."""
+    with pytest.raises(ValidationError) as e:
+        do_set_override(manager, customers["C1"], version.ruleset, "Z", " ", dt.date(2027, 1, 1))
+    assert set(e.value.message_dict) == {"tier", "reason"}
+    assert not AuditEntry.objects.filter(action="override.set").exists()
+
+
+def test_run_evaluation_refuses_to_run_inside_a_transaction(manager, customers, version):
+    """Given an open transaction, when running an evaluation, then it refuses: the engine's
+    own connection would not see the uncommitted rows."""
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError, match="outside"), transaction.atomic():
+        run_evaluation(manager, version, AS_OF)
