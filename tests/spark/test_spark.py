@@ -56,6 +56,29 @@ def company(tmp_path_factory):
     return generate_demo(folder, customers=300, seed=7, fmt="csv")
 
 
+def _spark_frame(spark, table):
+    """A Spark DataFrame with the Arrow table's own types: dates stay dates (through pandas
+    they would become timestamps and shift with the time zone) and decimals keep their
+    scale."""
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    def spark_type(t):
+        if pa.types.is_date(t):
+            return T.DateType()
+        if pa.types.is_decimal(t):
+            return T.DecimalType(t.precision, t.scale)
+        if pa.types.is_integer(t):
+            return T.LongType()
+        if pa.types.is_floating(t):
+            return T.DoubleType()
+        return T.StringType()
+
+    schema = T.StructType([T.StructField(f.name, spark_type(f.type), True) for f in table.schema])
+    rows = [tuple(r.values()) for r in table.to_pylist()]
+    return spark.createDataFrame(rows, schema)
+
+
 @pytest.mark.parametrize("example", ["scorecard", "pareto", "rfm", "membership", "prospects"])
 def test_spark_gives_the_same_tiers_as_duckdb(spark, company, example):
     import ibis
@@ -73,7 +96,7 @@ def test_spark_gives_the_same_tiers_as_duckdb(spark, company, example):
     )
     con = ibis.pyspark.connect(spark)
     for name, table in (("customers", inputs.customers), ("transactions", inputs.transactions)):
-        spark.createDataFrame(table.to_pandas()).createOrReplaceTempView(f"{name}_{example}")
+        _spark_frame(spark, table.to_pyarrow()).createOrReplaceTempView(f"{name}_{example}")
     customers = con.table(f"customers_{example}")
     transactions = con.table(f"transactions_{example}")
     got = tiering.evaluate(rules, customers, transactions).to_pyarrow()
