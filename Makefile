@@ -1,11 +1,12 @@
 # Customer Tiering: one way to set up, run and test.
-#   make run    set up .venv, generate the demo company, grade it with every example rule file
+#   make run    set up .venv, generate the demo company, grade it with every example rule
+#               file and write the portfolio report (demo/report.html)
 #   make test   set up .venv, lint, run every test (what CI runs)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := demo
-EXAMPLES := scorecard pareto rfm membership prospects
+EXAMPLES := scorecard pareto rfm membership prospects clv
 
 .PHONY: install run test lint format lock bench clean
 
@@ -22,6 +23,8 @@ run: install
 	  $(BIN)/tiering evaluate examples/$$rules.yaml --customers $(DEMO)/customers.xlsx \
 	    --transactions $(DEMO)/交易记录.csv --out $(DEMO)/$$rules.xlsx || exit 1; \
 	done
+	$(BIN)/tiering report examples/pareto.yaml --customers $(DEMO)/customers.xlsx \
+	  --transactions $(DEMO)/交易记录.csv --html $(DEMO)/report.html --xlsx $(DEMO)/report.xlsx
 
 lint: install
 	$(BIN)/ruff check src tests bench
