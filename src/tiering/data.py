@@ -98,7 +98,8 @@ def _file_error(file: str, en: str, zh: str) -> InputError:
     return InputError(file, [_issue(None, None, None, en, zh)])
 
 
-def _q(name: str) -> str:
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier, quoted."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -258,7 +259,7 @@ class Source:
         total = _sql(self.db, f"SELECT count(*) FROM {self.view} WHERE {condition}")[0][0]
         rows = _sql(
             self.db,
-            f"SELECT _row, CAST({_q(column)} AS VARCHAR) FROM ({self.with_rows()}) "
+            f"SELECT _row, CAST({quote_ident(column)} AS VARCHAR) FROM ({self.with_rows()}) "
             f"WHERE {condition} ORDER BY _row LIMIT {limit}",
         )
         return [_issue(r, column, v, en, zh) for r, v in rows], total
@@ -373,7 +374,7 @@ def _cell_text(value) -> str | None:
 
 
 def _text(col: str) -> str:
-    return f"NULLIF(trim(CAST({_q(col)} AS VARCHAR)), '')"
+    return f"NULLIF(trim(CAST({quote_ident(col)} AS VARCHAR)), '')"
 
 
 def _id_sql(src: Source, col: str) -> str:
@@ -381,16 +382,18 @@ def _id_sql(src: Source, col: str) -> str:
     carry stray spaces), kept as stored in Parquet (trimming ten million ids costs more
     than the rest of reading them; a stray space then shows in the unknown-id error)."""
     if src.kind == "parquet":
-        return f"NULLIF(CAST({_q(col)} AS VARCHAR), '')"
+        return f"NULLIF(CAST({quote_ident(col)} AS VARCHAR), '')"
     return _text(col)
 
 
-def _date_sql(col: str, duck_type: str) -> str:
+def date_sql(col: str, duck_type: str) -> str:
+    """DuckDB SQL reading column ``col`` (of ``duck_type``) as a date, NULL when it is not
+    one of the formats people write (:data:`tiering.periods.DATE_FORMATS`)."""
     t = duck_type.upper()
     if t == "DATE":
-        return _q(col)
+        return quote_ident(col)
     if t.startswith("TIMESTAMP"):
-        return f"CAST({_q(col)} AS DATE)"
+        return f"CAST({quote_ident(col)} AS DATE)"
     formats = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
     return f"CAST(try_strptime({_text(col)}, {formats}) AS DATE)"
 
@@ -415,9 +418,11 @@ def _is_number(duck_type: str) -> bool:
     )
 
 
-def _money_sql(col: str, duck_type: str) -> str:
+def money_sql(col: str, duck_type: str) -> str:
+    """DuckDB SQL reading column ``col`` as DECIMAL(18, 2), NULL when it is not an amount
+    as people write it (thousands separators and ¥/元 only where they belong)."""
     if _is_number(duck_type):
-        return f"TRY_CAST({_q(col)} AS {MONEY})"
+        return f"TRY_CAST({quote_ident(col)} AS {MONEY})"
     # an amount as people write it: -1,234.50 / ¥1,234.5 / 1234元; separators only where
     # they belong (12元5 or 1.234,50 are errors, never silently 125 or 1.23)
     raw = f"regexp_replace({_text(col)}, '\\s', '', 'g')"
@@ -503,9 +508,9 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
             continue
         if new in date_columns:
             dates[new] = col
-            others.append(f"{_date_sql(col, src.types[col])} AS {_q(new)}")
+            others.append(f"{date_sql(col, src.types[col])} AS {quote_ident(new)}")
         else:
-            others.append(f"{_q(col)} AS {_q(new)}")
+            others.append(f"{quote_ident(col)} AS {quote_ident(new)}")
     db = src.db
     _sql(
         db,
@@ -528,7 +533,7 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
         )
         raise InputError(src.spec, issues, total)
     for col in dates.values():
-        parsed = _date_sql(col, src.types[col])
+        parsed = date_sql(col, src.types[col])
         issues, total = src.bad_rows(
             f"{_text(col)} IS NOT NULL AND ({parsed}) IS NULL",
             col,
@@ -548,24 +553,24 @@ def _load_transactions(
     cols = {ours: src.require(ours, mapping) for ours in ("customer_id", "date", "amount")}
     cost_col = src.resolve("cost", mapping)
     id_sql = _id_sql(src, cols["customer_id"])
-    date_sql = _date_sql(cols["date"], src.types[cols["date"]])
-    amount_sql = _money_sql(cols["amount"], src.types[cols["amount"]])
+    date_expr = date_sql(cols["date"], src.types[cols["date"]])
+    amount_expr = money_sql(cols["amount"], src.types[cols["amount"]])
     if cost_col:
         # an empty cost is 0; numbers are never formatted as text just to test for empty
         numeric = _is_number(src.types[cost_col])
-        cost_raw = f"{_q(cost_col)}" if numeric else _text(cost_col)
-        cost_sql = (
+        cost_raw = f"{quote_ident(cost_col)}" if numeric else _text(cost_col)
+        cost_expr = (
             f"CASE WHEN {cost_raw} IS NULL THEN CAST(0 AS {MONEY}) "
-            f"ELSE {_money_sql(cost_col, src.types[cost_col])} END"
+            f"ELSE {money_sql(cost_col, src.types[cost_col])} END"
         )
     else:
-        cost_sql = f"CAST(0 AS {MONEY})"
+        cost_expr = f"CAST(0 AS {MONEY})"
     db = src.db
     _sql(
         db,
         f"CREATE OR REPLACE TEMP {src.materialize} tiering_transactions AS SELECT "
-        f"{id_sql} AS customer_id, {date_sql} AS date, "
-        f"{amount_sql} AS amount, {cost_sql} AS cost, {src.row_column} AS _row FROM {src.view}",
+        f"{id_sql} AS customer_id, {date_expr} AS date, "
+        f"{amount_expr} AS amount, {cost_expr} AS cost, {src.row_column} AS _row FROM {src.view}",
     )
     # one pass for every cell check; unknown customers are checked on the grouped ids
     bad = _sql(
@@ -584,14 +589,14 @@ def _load_transactions(
         ),
         (
             bad[1],
-            f"({date_sql}) IS NULL",
+            f"({date_expr}) IS NULL",
             cols["date"],
             "not a date (write e.g. 2026-06-30)",
             "不是日期（应写如 2026-06-30）",
         ),
         (
             bad[2],
-            f"({amount_sql}) IS NULL",
+            f"({amount_expr}) IS NULL",
             cols["amount"],
             "not an amount (write e.g. 1234.50)",
             "不是金额（应写如 1234.50）",
@@ -601,7 +606,7 @@ def _load_transactions(
         checks.append(
             (
                 bad[3],
-                f"({cost_sql}) IS NULL",
+                f"({cost_expr}) IS NULL",
                 cost_col,
                 "not an amount (write e.g. 1234.50)",
                 "不是金额（应写如 1234.50）",

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "tiering_web.customers",
     "tiering_web.rulesets",
     "tiering_web.evaluations",
+    "tiering_web.imports",
 ]
 
 MIDDLEWARE = [

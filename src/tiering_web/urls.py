@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.urls import path
-from ninja import NinjaAPI
 
-api = NinjaAPI(title="Customer Tiering", version="1", urls_namespace="api")
+from tiering_web.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from tiering_web.audit.services import record
-from tiering_web.customers.models import Customer
+from tiering_web.customers.models import Customer, Transaction
 
 #: Fields a caller may not set through the services.
 _PROTECTED = frozenset({"id", "created_at", "updated_at"})
@@ -55,3 +55,29 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
         customer.save(update_fields=[*changed, "updated_at"])
         record(actor, "customer.update", customer, reason, changes=changed)
     return customer
+
+
+def do_upsert_transactions(actor, rows: list[dict[str, Any]], reason: str) -> tuple[int, int]:
+    """Create or update transactions by (customer, reference), all or nothing, with one
+    audit entry for the batch. ``rows`` carry ``Customer`` objects already checked for the
+    actor."""
+    created = updated = 0
+    with transaction.atomic():
+        for row in rows:
+            _, made = Transaction.objects.update_or_create(
+                customer=row["customer"],
+                reference=row["reference"],
+                defaults={k: row[k] for k in ("date", "amount", "cost", "kind")},
+            )
+            created += made
+            updated += not made
+        record(
+            actor,
+            "transaction.upsert",
+            None,
+            reason,
+            created=created,
+            updated=updated,
+            customers=sorted({row["customer"].code for row in rows}),
+        )
+    return created, updated

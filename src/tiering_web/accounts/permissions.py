@@ -1,0 +1,99 @@
+"""Who may see and do what: the role rules in one place, used by views, the API and
+exports alike.
+
+================  =========  =========  ===============  =========
+                  admin      manager    account manager  analyst
+================  =========  =========  ===============  =========
+see customers     all        all        own only         all
+edit customers    all        all        own only         no
+contact data      yes        yes        yes (own)        no
+edit rule sets    yes        yes        no               no
+run evaluations   yes        yes        no               yes (drafts only)
+publish/discard   yes        yes        no               no
+set overrides     yes        yes        no               no
+issue API tokens  anyone's   own        own              own
+================  =========  =========  ===============  =========
+
+"Own" customers are those whose ``owner`` is the user. A superuser counts as an
+administrator; an inactive user may do nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from tiering_web.accounts.models import Role
+from tiering_web.customers.models import Customer
+
+
+def role(user) -> str | None:
+    """The user's effective role (``None`` for anonymous or inactive users)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMINISTRATOR
+    return user.role
+
+
+def _is(user, *roles: str) -> bool:
+    return role(user) in roles
+
+
+def visible_customers(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The customers ``user`` may see: all of them, or an account manager's own."""
+    queryset = Customer.objects.all() if queryset is None else queryset
+    if _is(user, Role.ADMINISTRATOR, Role.MANAGER, Role.ANALYST):
+        return queryset
+    if _is(user, Role.ACCOUNT_MANAGER):
+        return queryset.filter(owner=user)
+    return queryset.none()
+
+
+def can_see_customer(user, customer: Customer) -> bool:
+    if _is(user, Role.ADMINISTRATOR, Role.MANAGER, Role.ANALYST):
+        return True
+    return _is(user, Role.ACCOUNT_MANAGER) and customer.owner_id == user.pk
+
+
+def can_edit_customer(user, customer: Customer) -> bool:
+    """Administrators and managers edit any customer, account managers their own (also a
+    new one they are about to own); analysts none."""
+    if _is(user, Role.ADMINISTRATOR, Role.MANAGER):
+        return True
+    return _is(user, Role.ACCOUNT_MANAGER) and customer.owner_id == user.pk
+
+
+def can_reassign_owner(user) -> bool:
+    """Only administrators and managers hand a customer to another account manager."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def sees_contacts(user) -> bool:
+    """Analysts get no personal contact data."""
+    return role(user) is not None and not _is(user, Role.ANALYST)
+
+
+def can_edit_rules(user) -> bool:
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_run_evaluation(user) -> bool:
+    """Running only makes a draft, so analysts may run one too; it grades every customer,
+    so account managers may not."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER, Role.ANALYST)
+
+
+def can_publish(user) -> bool:
+    """Publish or discard a draft evaluation."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_override(user) -> bool:
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_issue_token(actor, user) -> bool:
+    """Everyone issues tokens for themselves; administrators for anyone."""
+    if role(actor) is None:
+        return False
+    return actor.pk == user.pk or _is(actor, Role.ADMINISTRATOR)

@@ -1,0 +1,279 @@
+"""Customers and their transactions over the API, scoped by role (see
+:mod:`tiering_web.accounts.permissions`)."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema
+from ninja import Status as Response
+from ninja.pagination import PageNumberPagination, paginate
+
+from tiering_web.accounts.models import User
+from tiering_web.accounts.permissions import (
+    can_edit_customer,
+    can_reassign_owner,
+    sees_contacts,
+    visible_customers,
+)
+from tiering_web.customers.models import Customer, Status
+from tiering_web.customers.services import (
+    do_create_customer,
+    do_update_customer,
+    do_upsert_transactions,
+)
+from tiering_web.evaluations.models import EvaluationResult, TierAssignment
+
+router = Router(tags=["customers"])
+transactions_router = Router(tags=["transactions"])
+
+
+def _customers(user):
+    """The customers ``user`` may see, each with its current tier in the primary rule set
+    (``primary_tier``) and its owner's username."""
+    current = TierAssignment.objects.filter(
+        customer=OuterRef("pk"), ruleset__is_primary=True, valid_to__isnull=True
+    ).values("tier")[:1]
+    return (
+        visible_customers(user)
+        .select_related("owner")
+        .annotate(primary_tier=Subquery(current))
+        .order_by("code")
+    )
+
+
+def _customer(request, code: str) -> Customer:
+    """A customer the caller may see; 404 for one they may not (its existence is private)."""
+    return get_object_or_404(_customers(request.auth), code=code)
+
+
+class CustomerOut(Schema):
+    id: int
+    code: str
+    name: str
+    industry: str
+    size: str
+    nature: str
+    business_mode: str
+    needs_type: str
+    complexity: str
+    influence: str
+    closeness: str
+    dimensions: dict[str, Any]
+    owner: str | None = Field(None, description="the account manager's username")
+    contacts: list[dict[str, Any]] | None = Field(None, description="null for analysts")
+    credit_rating: str
+    price_coefficient: Decimal
+    status: str
+    expected_close: dt.date | None
+    notes: str
+    tier: str | None = Field(None, description="current tier in the primary rule set")
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_owner(obj):
+        return obj.owner.username if obj.owner_id else None
+
+    @staticmethod
+    def resolve_contacts(obj, context):
+        return obj.contacts if sees_contacts(context["request"].auth) else None
+
+    @staticmethod
+    def resolve_tier(obj):
+        return getattr(obj, "primary_tier", None)
+
+
+class CustomerIn(Schema):
+    """The writable fields; on update only those sent change. ``owner`` is a username."""
+
+    code: str | None = None
+    name: str | None = None
+    industry: str | None = None
+    size: str | None = None
+    nature: str | None = None
+    business_mode: str | None = None
+    needs_type: str | None = None
+    complexity: str | None = None
+    influence: str | None = None
+    closeness: str | None = None
+    dimensions: dict[str, Any] | None = None
+    owner: str | None = None
+    contacts: list[dict[str, Any]] | None = None
+    credit_rating: str | None = None
+    price_coefficient: Decimal | None = None
+    status: Status | None = None
+    expected_close: dt.date | None = None
+    notes: str | None = None
+    reason: str = ""
+
+
+class CustomerFilter(Schema):
+    tier: str | None = Field(None, description="current tier in the primary rule set")
+    status: Status | None = None
+    industry: str | None = None
+    owner: str | None = Field(None, description="the account manager's username")
+
+
+def _fields(request, payload: CustomerIn) -> dict[str, Any]:
+    fields = payload.dict(exclude_unset=True, exclude={"reason"})
+    if "status" in fields and fields["status"] is not None:
+        fields["status"] = Status(fields["status"]).value
+    if "owner" in fields:
+        username = fields.pop("owner")
+        owner = None
+        if username:
+            owner = User.objects.filter(username=username).first()
+            if owner is None:
+                raise ValidationError({"owner": ValidationError("no such user", code="owner")})
+        fields["owner"] = owner
+    return fields
+
+
+@router.get("/", response=list[CustomerOut])
+@paginate(PageNumberPagination, page_size=50)
+def list_customers(request, filters: Query[CustomerFilter]):
+    customers = _customers(request.auth)
+    if filters.tier:
+        customers = customers.filter(primary_tier=filters.tier)
+    if filters.status:
+        customers = customers.filter(status=filters.status)
+    if filters.industry:
+        customers = customers.filter(industry=filters.industry)
+    if filters.owner:
+        customers = customers.filter(owner__username=filters.owner)
+    return customers
+
+
+@router.get("/{code}", response=CustomerOut)
+def get_customer(request, code: str):
+    return _customer(request, code)
+
+
+@router.post("/", response={201: CustomerOut})
+def create_customer(request, payload: CustomerIn):
+    """Create a customer; an account manager's new customer is their own."""
+    user = request.auth
+    fields = _fields(request, payload)
+    if "owner" not in fields and not can_reassign_owner(user):
+        fields["owner"] = user
+    if not can_edit_customer(user, Customer(owner=fields.get("owner"))):
+        raise PermissionDenied("you may not create this customer")
+    customer = do_create_customer(user, fields, payload.reason)
+    return Response(201, _customer(request, customer.code))
+
+
+@router.patch("/{code}", response=CustomerOut)
+def update_customer(request, code: str, payload: CustomerIn):
+    user = request.auth
+    customer = _customer(request, code)
+    if not can_edit_customer(user, customer):
+        raise PermissionDenied("you may not edit this customer")
+    fields = _fields(request, payload)
+    if "owner" in fields and fields["owner"] != customer.owner and not can_reassign_owner(user):
+        raise PermissionDenied("you may not hand this customer to another owner")
+    do_update_customer(user, customer, fields, payload.reason)
+    return _customer(request, customer.code)
+
+
+class FactorOut(Schema):
+    tier: str
+    score: Decimal | None
+    reason: str
+    next_tier: str
+    gap: Decimal | None
+    gap_unit: str
+    flags: str
+    change: str
+    details: dict[str, Any] = Field(description="every value the engine computed")
+
+
+class CurrentTierOut(Schema):
+    ruleset_id: int
+    ruleset: str
+    primary: bool
+    tier: str
+    valid_from: dt.date
+    evaluation_id: int
+    explanation: FactorOut | None
+
+
+@router.get("/{code}/tiers", response=list[CurrentTierOut])
+def current_tiers(request, code: str):
+    """The customer's current tier under each rule set, with the why from the published
+    evaluation that set it."""
+    customer = _customer(request, code)
+    assignments = TierAssignment.objects.filter(
+        customer=customer, valid_to__isnull=True
+    ).select_related("ruleset")
+    results = {
+        r.evaluation_id: r
+        for r in EvaluationResult.objects.filter(
+            customer=customer, evaluation_id__in=[a.evaluation_id for a in assignments]
+        )
+    }
+    return [
+        {
+            "ruleset_id": a.ruleset_id,
+            "ruleset": a.ruleset.name,
+            "primary": a.ruleset.is_primary,
+            "tier": a.tier,
+            "valid_from": a.valid_from,
+            "evaluation_id": a.evaluation_id,
+            "explanation": results.get(a.evaluation_id),
+        }
+        for a in sorted(assignments, key=lambda a: (not a.ruleset.is_primary, a.ruleset.name))
+    ]
+
+
+class TransactionIn(Schema):
+    customer: str = Field(description="customer code")
+    reference: str = Field(min_length=1, description="with the customer, identifies the row")
+    date: dt.date
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+    cost: Decimal = Field(Decimal("0"), ge=0, max_digits=18, decimal_places=2)
+    kind: Literal["order", "return"] = "order"
+
+
+class TransactionsIn(Schema):
+    rows: list[TransactionIn] = Field(min_length=1)
+    reason: str = ""
+
+
+class UpsertOut(Schema):
+    created: int
+    updated: int
+
+
+@transactions_router.post("/bulk", response=UpsertOut)
+def upsert_transactions(request, payload: TransactionsIn):
+    """Create or update transactions by customer code + reference. Every row is checked
+    first (the customer exists, the caller may edit it, no row repeats another); one bad
+    row and nothing is written, the errors naming each bad row (``rows[3].customer``)."""
+    user = request.auth
+    if not can_edit_customer(user, Customer(owner=user)):
+        raise PermissionDenied("you may not write transactions")
+    codes = {row.customer for row in payload.rows}
+    found = {c.code: c for c in visible_customers(user).filter(code__in=codes)}
+    errors: dict[str, ValidationError] = {}
+    seen: dict[tuple[str, str], int] = {}
+    rows = []
+    for i, row in enumerate(payload.rows):
+        customer = found.get(row.customer)
+        if customer is None:
+            errors[f"rows[{i}].customer"] = ValidationError(f"no such customer: {row.customer}")
+        elif not can_edit_customer(user, customer):
+            errors[f"rows[{i}].customer"] = ValidationError(
+                f"you may not edit customer {row.customer}"
+            )
+        key = (row.customer, row.reference)
+        if key in seen:
+            errors[f"rows[{i}].reference"] = ValidationError(f"repeats rows[{seen[key]}]")
+        seen.setdefault(key, i)
+        rows.append({**row.dict(), "customer": customer})
+    if errors:
+        raise ValidationError(errors)
+    created, updated = do_upsert_transactions(user, rows, payload.reason)
+    return {"created": created, "updated": updated}

@@ -1,0 +1,241 @@
+"""Evaluations over the API: run a draft, read its results, publish or discard it; and
+overrides. Running is synchronous for now (the background task comes with the worker);
+the response is the finished draft."""
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import PageNumberPagination, paginate
+
+from tiering_web.accounts.permissions import (
+    can_override,
+    can_publish,
+    can_run_evaluation,
+    visible_customers,
+)
+from tiering_web.evaluations.models import Evaluation, EvaluationResult
+from tiering_web.evaluations.services import (
+    discard_evaluation,
+    do_set_override,
+    publish_evaluation,
+    run_evaluation,
+)
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+
+router = Router(tags=["evaluations"])
+overrides_router = Router(tags=["overrides"])
+
+
+class EvaluationOut(Schema):
+    id: int
+    ruleset_id: int
+    ruleset: str
+    ruleset_version_id: int
+    version: int
+    as_of: dt.date
+    status: str
+    created_by: str | None
+    created_at: dt.datetime
+    published_by: str | None
+    published_at: dt.datetime | None
+    tiers: dict[str, int] = Field(description="customers per proposed tier")
+    changes: dict[str, int] = Field(description="customers per change (up, down, same, new)")
+
+
+def _user(user) -> str | None:
+    return user.username if user is not None else None
+
+
+def _evaluation_out(evaluation: Evaluation) -> dict[str, Any]:
+    rows = list(evaluation.results.values_list("tier", "change"))
+    version = evaluation.ruleset_version
+    return {
+        "id": evaluation.pk,
+        "ruleset_id": version.ruleset_id,
+        "ruleset": version.ruleset.name,
+        "ruleset_version_id": version.pk,
+        "version": version.number,
+        "as_of": evaluation.as_of,
+        "status": evaluation.status,
+        "created_by": _user(evaluation.created_by),
+        "created_at": evaluation.created_at,
+        "published_by": _user(evaluation.published_by),
+        "published_at": evaluation.published_at,
+        "tiers": dict(Counter(tier for tier, _ in rows)),
+        "changes": dict(Counter(change or "new" for _, change in rows)),
+    }
+
+
+def _evaluation(evaluation_id: int) -> Evaluation:
+    return get_object_or_404(
+        Evaluation.objects.select_related("ruleset_version__ruleset", "created_by", "published_by"),
+        pk=evaluation_id,
+    )
+
+
+class RunIn(Schema):
+    ruleset_version: int = Field(description="the rule set version's id")
+    as_of: dt.date
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class EvaluationSummaryOut(Schema):
+    id: int
+    ruleset: str
+    ruleset_version_id: int
+    as_of: dt.date
+    status: str
+    published_by: str | None
+
+    @staticmethod
+    def resolve_ruleset(obj):
+        return obj.ruleset_version.ruleset.name
+
+    @staticmethod
+    def resolve_published_by(obj):
+        return _user(obj.published_by)
+
+
+@router.get("/", response=list[EvaluationSummaryOut])
+@paginate(PageNumberPagination, page_size=50)
+def list_evaluations(request):
+    return Evaluation.objects.select_related("ruleset_version__ruleset", "published_by")
+
+
+@router.post("/", response={201: EvaluationOut})
+def run(request, payload: RunIn):
+    """Grade every customer into a draft (synchronously, for now)."""
+    if not can_run_evaluation(request.auth):
+        raise PermissionDenied("you may not run evaluations")
+    version = get_object_or_404(
+        RuleSetVersion.objects.select_related("ruleset"), pk=payload.ruleset_version
+    )
+    evaluation = run_evaluation(request.auth, version, payload.as_of)
+    return Status(201, _evaluation_out(_evaluation(evaluation.pk)))
+
+
+@router.get("/{evaluation_id}", response=EvaluationOut)
+def get_evaluation(request, evaluation_id: int):
+    return _evaluation_out(_evaluation(evaluation_id))
+
+
+class ResultOut(Schema):
+    customer: str
+    customer_name: str
+    owner: str | None
+    tier: str
+    previous_tier: str
+    change: str
+    score: Decimal | None
+    reason: str
+    next_tier: str
+    gap: Decimal | None
+    gap_unit: str
+    flags: str
+    details: dict[str, Any]
+
+    @staticmethod
+    def resolve_customer(obj):
+        return obj.customer.code
+
+    @staticmethod
+    def resolve_customer_name(obj):
+        return obj.customer.name
+
+    @staticmethod
+    def resolve_owner(obj):
+        return obj.customer.owner.username if obj.customer.owner_id else None
+
+
+class ResultFilter(Schema):
+    change: Literal["up", "down", "same", "new"] | None = None
+    tier: str | None = None
+    owner: str | None = Field(None, description="the account manager's username")
+    industry: str | None = None
+
+
+@router.get("/{evaluation_id}/results", response=list[ResultOut])
+@paginate(PageNumberPagination, page_size=100)
+def results(request, evaluation_id: int, filters: Query[ResultFilter]):
+    """The proposed tiers of the customers the caller may see."""
+    evaluation = get_object_or_404(Evaluation, pk=evaluation_id)
+    rows = (
+        EvaluationResult.objects.filter(
+            evaluation=evaluation, customer__in=visible_customers(request.auth)
+        )
+        .select_related("customer__owner")
+        .order_by("customer__code")
+    )
+    if filters.change == "new":
+        rows = rows.filter(change="")
+    elif filters.change:
+        rows = rows.filter(change=filters.change)
+    if filters.tier:
+        rows = rows.filter(tier=filters.tier)
+    if filters.owner:
+        rows = rows.filter(customer__owner__username=filters.owner)
+    if filters.industry:
+        rows = rows.filter(customer__industry=filters.industry)
+    return rows
+
+
+@router.post("/{evaluation_id}/publish", response=EvaluationOut)
+def publish(request, evaluation_id: int, payload: ReasonIn):
+    """Make the draft's tiers current, all or nothing; the caller is recorded as publisher."""
+    if not can_publish(request.auth):
+        raise PermissionDenied("you may not publish evaluations")
+    evaluation = publish_evaluation(request.auth, _evaluation(evaluation_id), payload.reason)
+    return _evaluation_out(_evaluation(evaluation.pk))
+
+
+@router.post("/{evaluation_id}/discard", response=EvaluationOut)
+def discard(request, evaluation_id: int, payload: ReasonIn):
+    if not can_publish(request.auth):
+        raise PermissionDenied("you may not discard evaluations")
+    evaluation = discard_evaluation(request.auth, _evaluation(evaluation_id), payload.reason)
+    return _evaluation_out(_evaluation(evaluation.pk))
+
+
+class OverrideIn(Schema):
+    customer: str = Field(description="customer code")
+    ruleset: int = Field(description="the rule set's id")
+    tier: str
+    reason: str
+    expires: dt.date
+
+
+class OverrideOut(Schema):
+    id: int
+    customer: str
+    ruleset: str
+    tier: str
+    reason: str
+    expires: dt.date
+
+    @staticmethod
+    def resolve_customer(obj):
+        return obj.customer.code
+
+    @staticmethod
+    def resolve_ruleset(obj):
+        return obj.ruleset.name
+
+
+@overrides_router.post("/", response=OverrideOut)
+def set_override(request, payload: OverrideIn):
+    """Set a customer's tier by hand until ``expires``; the next evaluation applies it."""
+    if not can_override(request.auth):
+        raise PermissionDenied("you may not set overrides")
+    customer = get_object_or_404(visible_customers(request.auth), code=payload.customer)
+    ruleset = get_object_or_404(RuleSet, pk=payload.ruleset)
+    return do_set_override(
+        request.auth, customer, ruleset, payload.tier, payload.reason, payload.expires
+    )

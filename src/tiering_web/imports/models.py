@@ -1,0 +1,56 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportJob(models.Model):
+    """One upload of a customers or transactions file: how its columns were mapped, what
+    it did (rows created, updated, unchanged) or, when it was refused, every bad row.
+
+    ``errors`` holds ``{row, column, value, en, zh}`` per issue (row as a spreadsheet shows
+    it, the header being row 1). ``rows_done``/``rows_total`` are for the background
+    version that reports progress while it runs.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        TRANSACTIONS = "transactions", _("Transactions")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        VALIDATED = "validated", _("Validated")
+        FAILED = "failed", _("Failed")
+        DONE = "done", _("Done")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows in the file"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
+    created_count = models.PositiveIntegerField(_("rows created"), default=0)
+    updated_count = models.PositiveIntegerField(_("rows updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("rows unchanged"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name} ({self.status})"
