@@ -492,3 +492,33 @@ def _reason(res: Any) -> tuple[str, str]:
             "线搜索无法再提高似然：似然在某个参数方向上是平的",
         )
     return msg, msg
+
+
+class PurchaseModelBase(ModelBase):
+    """What the purchase models (BG/NBD, MBG/NBD, Pareto/NBD) share: the checked public
+    prediction around each model's own ``_conditional(t, x, t_x, T)``."""
+
+    def _conditional(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+        raise NotImplementedError  # pragma: no cover - each model has its own
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        """Expected number of purchases in the next ``t`` periods, given the history.
+
+        Parameters
+        ----------
+        t : array-like or scalar
+            Length of the future period, in the unit of the fitted data (>= 0).
+        frequency, recency, T : array-like or scalar
+            The customers' summaries, as in :meth:`fit`.
+
+        Returns
+        -------
+        ndarray, pandas.Series or float
+            ``E[Y(t) | x, t_x, T]``, increasing in t.
+        """
+        t_arr = check_time("t", t)
+        x, t_x, big_t = check_rft(frequency, recency, T)
+        t_arr, x, t_x, big_t = same_length(
+            ("t", "frequency", "recency", "T"), (t_arr, x, t_x, big_t)
+        )
+        return wrap_like(self._conditional(t_arr, x, t_x, big_t), frequency, recency, T, t)

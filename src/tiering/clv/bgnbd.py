@@ -46,7 +46,7 @@ class _Prepared:
     wx: np.ndarray  # per distinct frequency: number of customers
 
 
-class _BetaGeoBase(_base.ModelBase):
+class _BetaGeoBase(_base.PurchaseModelBase):
     """BG/NBD (``_shift = 0``) and MBG/NBD (``_shift = 1``), which differ only in whether a
     customer can drop out right after the first purchase."""
 
@@ -169,29 +169,6 @@ class _BetaGeoBase(_base.ModelBase):
         x, t_x, big_t = _base.check_rft(frequency, recency, T)
         out = expit(-self._log_odds_dead(x, t_x, big_t))
         return _base.wrap_like(out, frequency, recency, T)
-
-    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
-        """Expected number of purchases in the next ``t`` periods, given the history.
-
-        Parameters
-        ----------
-        t : array-like or scalar
-            Length of the future period, in the unit of the fitted data (>= 0).
-        frequency, recency, T : array-like or scalar
-            The customers' summaries, as in :meth:`fit`.
-
-        Returns
-        -------
-        ndarray, pandas.Series or float
-            ``E[Y(t) | x, t_x, T]``, increasing in t.
-        """
-        t_arr = _base.check_time("t", t)
-        x, t_x, big_t = _base.check_rft(frequency, recency, T)
-        t_arr, x, t_x, big_t = _base.same_length(
-            ("t", "frequency", "recency", "T"), (t_arr, x, t_x, big_t)
-        )
-        out = self._conditional(t_arr, x, t_x, big_t)
-        return _base.wrap_like(out, frequency, recency, T, t)
 
     def _conditional(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
         r, alpha, a, b = self._check_fitted()

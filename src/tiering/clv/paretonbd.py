@@ -81,7 +81,7 @@ def _log_bracket(
     return both, log_alive_at_t
 
 
-class ParetoNBDModel(_base.ModelBase):
+class ParetoNBDModel(_base.PurchaseModelBase):
     """Pareto/NBD: exponential lifetimes, Poisson purchases (Schmittlein et al. 1987).
 
     Parameters
@@ -190,28 +190,6 @@ class ParetoNBDModel(_base.ModelBase):
         span = np.log1p(t / (beta + T))
         per_alive = (r + x) / (alpha + T) * (beta + T) * span * exprel(-(s - 1) * span)
         return per_alive * self._p_alive(x, t_x, T)
-
-    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
-        """Expected number of purchases in the next ``t`` periods, given the history.
-
-        Parameters
-        ----------
-        t : array-like or scalar
-            Length of the future period, in the unit of the fitted data (>= 0).
-        frequency, recency, T : array-like or scalar
-            The customers' summaries, as in :meth:`fit`.
-
-        Returns
-        -------
-        ndarray, pandas.Series or float
-            ``E[Y(t) | x, t_x, T]``, increasing in t.
-        """
-        t_arr = _base.check_time("t", t)
-        x, t_x, big_t = _base.check_rft(frequency, recency, T)
-        t_arr, x, t_x, big_t = _base.same_length(
-            ("t", "frequency", "recency", "T"), (t_arr, x, t_x, big_t)
-        )
-        return _base.wrap_like(self._conditional(t_arr, x, t_x, big_t), frequency, recency, T, t)
 
     def expected_purchases_new(self, t: Any) -> Any:
         """Expected number of repeat purchases in ``t`` periods by a new customer.
