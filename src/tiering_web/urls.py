@@ -1,9 +1,19 @@
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 from tiering_web.api import api
+from tiering_web.customers import views as customer_views
+from tiering_web.dashboard import views as dashboard_views
 
 urlpatterns = [
+    path("", dashboard_views.dashboard, name="dashboard"),
+    path("static-vendor/plotly.min.js", dashboard_views.plotly_js, name="plotly_js"),
+    path("customers/", customer_views.customer_list, name="customer_list"),
+    path("customers/<str:code>/", customer_views.customer_detail, name="customer_detail"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

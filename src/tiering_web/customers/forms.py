@@ -1,0 +1,99 @@
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from tiering_web.accounts.models import User
+from tiering_web.customers.models import Status
+from tiering_web.evaluations.models import TierAssignment
+from tiering_web.rulesets.models import RuleSet
+
+#: The list's sort keys (a leading ``-`` sorts descending) and the field behind each.
+SORTS = {
+    "code": "code",
+    "name": "name",
+    "industry": "industry",
+    "owner": "owner__username",
+    "status": "status",
+    "tier": "current_tier",
+}
+
+
+def _open_tiers(ruleset: RuleSet | None) -> QuerySet:
+    if ruleset is None:
+        return TierAssignment.objects.none()
+    return TierAssignment.objects.filter(ruleset=ruleset, valid_to__isnull=True)
+
+
+def with_current_tier(queryset: QuerySet, ruleset: RuleSet | None) -> QuerySet:
+    """Annotate ``current_tier``: the open tier under ``ruleset`` (the primary one)."""
+    tier = _open_tiers(ruleset).filter(customer=OuterRef("pk")).values("tier")[:1]
+    return queryset.annotate(current_tier=Subquery(tier))
+
+
+def tier_names(ruleset: RuleSet | None) -> list[str]:
+    """The tiers the rule set's latest version defines, best first."""
+    version = ruleset.latest_version() if ruleset else None
+    if version is None:
+        return []
+    return [t["name"] for t in version.definition.get("tiers", []) if t.get("name")]
+
+
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    tier = forms.ChoiceField(label=pgettext_lazy("customer grade", "Tier"), required=False)
+    industry = forms.ChoiceField(label=_("Industry"), required=False)
+    owner = forms.ModelChoiceField(
+        label=_("Account manager"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("All"),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *Status.choices]
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[(key, key) for name in SORTS for key in (name, f"-{name}")],
+    )
+
+    def __init__(self, data, *, customers: QuerySet, ruleset: RuleSet | None):
+        super().__init__(data)
+        self.ruleset = ruleset
+        self.fields["q"].widget.attrs["placeholder"] = _("Code or name")
+        self.fields["tier"].choices = [("", _("All"))] + [(t, t) for t in tier_names(ruleset)]
+        industries = (
+            customers.exclude(industry="")
+            .order_by("industry")
+            .values_list("industry", flat=True)
+            .distinct()
+        )
+        self.fields["industry"].choices = [("", _("All"))] + [(i, i) for i in industries]
+        self.fields["owner"].queryset = User.objects.filter(
+            pk__in=customers.filter(owner__isnull=False).values("owner")
+        ).order_by("username")
+
+    def filter(self, customers: QuerySet) -> QuerySet:
+        """The customers that match the form, with their current tier, sorted."""
+        data = self.cleaned_data if self.is_valid() else {}
+        if q := (data.get("q") or "").strip():
+            customers = customers.filter(Q(code__icontains=q) | Q(name__icontains=q))
+        if tier := data.get("tier"):
+            customers = customers.filter(
+                Exists(_open_tiers(self.ruleset).filter(customer=OuterRef("pk"), tier=tier))
+            )
+        if industry := data.get("industry"):
+            customers = customers.filter(industry=industry)
+        if owner := data.get("owner"):
+            customers = customers.filter(owner=owner)
+        if status := data.get("status"):
+            customers = customers.filter(status=status)
+        sort = data.get("sort") or "code"
+        field = SORTS[sort.lstrip("-")]
+        order = f"-{field}" if sort.startswith("-") else field
+        return (
+            with_current_tier(customers, self.ruleset)
+            .select_related("owner")
+            .order_by(order, "code")
+        )

@@ -1,0 +1,59 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from tiering_web.accounts.permissions import sees_contacts, visible_customers
+from tiering_web.customers.forms import CustomerFilterForm
+from tiering_web.customers.pagination import CappedPaginator
+from tiering_web.evaluations.explanations import customer_tiers
+from tiering_web.evaluations.models import Override, TierAssignment
+from tiering_web.rulesets.models import RuleSet
+
+PER_PAGE = 50
+RECENT_TRANSACTIONS = 20
+
+
+@login_required
+def customer_list(request):
+    customers = visible_customers(request.user)
+    ruleset = RuleSet.objects.filter(is_primary=True).first()
+    form = CustomerFilterForm(request.GET or None, customers=customers, ruleset=ruleset)
+    paginator = CappedPaginator(form.filter(customers), PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    filters = query.copy()
+    filters.pop("sort", None)
+    context = {
+        "form": form,
+        "page": page,
+        "paginator": paginator,
+        "ruleset": ruleset,
+        "query": query.urlencode(),
+        "filter_query": filters.urlencode(),
+        "sort": form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else "",
+    }
+    template = "customers/customer_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template = "customers/_customer_table.html"
+    return render(request, template, context)
+
+
+@login_required
+def customer_detail(request, code):
+    customer = get_object_or_404(visible_customers(request.user).select_related("owner"), code=code)
+    history = (
+        TierAssignment.objects.filter(customer=customer)
+        .select_related("ruleset", "evaluation")
+        .order_by("-valid_from", "-id")
+    )
+    context = {
+        "customer": customer,
+        "sees_contacts": sees_contacts(request.user),
+        "tiers": customer_tiers(customer),
+        "history": history,
+        "transactions": customer.transactions.order_by("-date", "-id")[:RECENT_TRANSACTIONS],
+        "overrides": Override.objects.filter(customer=customer).select_related(
+            "ruleset", "created_by"
+        ),
+    }
+    return render(request, "customers/customer_detail.html", context)

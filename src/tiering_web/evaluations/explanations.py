@@ -1,0 +1,66 @@
+"""Why a customer has their tier: the published result behind each open tier, with the
+factor values and points the engine stored in ``details``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tiering_web.customers.models import Customer
+from tiering_web.evaluations.models import EvaluationResult, TierAssignment
+from tiering_web.rulesets.models import RuleSet
+
+
+@dataclass
+class Factor:
+    name: str
+    value: Any
+    points: Any
+
+
+@dataclass
+class CurrentTier:
+    """A customer's open tier under one rule set and the result that explains it."""
+
+    ruleset: RuleSet
+    assignment: TierAssignment
+    result: EvaluationResult | None
+    factors: list[Factor] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    missing: Any = None
+
+
+def split_details(details: dict[str, Any]) -> tuple[list[Factor], dict[str, Any]]:
+    """Scorecard factors (``<name>_value`` and ``<name>_points`` pairs) and the other
+    computed values (revenue, recency, ...)."""
+    names = [key.removesuffix("_points") for key in details if key.endswith("_points")]
+    factors = [Factor(n, details.get(f"{n}_value"), details[f"{n}_points"]) for n in names]
+    paired = {f"{n}_value" for n in names} | {f"{n}_points" for n in names}
+    values = {k: v for k, v in details.items() if k not in paired and k != "missing"}
+    return factors, values
+
+
+def customer_tiers(customer: Customer) -> list[CurrentTier]:
+    """The customer's open tiers, primary rule set first, each with its explanation."""
+    assignments = list(
+        TierAssignment.objects.filter(customer=customer, valid_to__isnull=True)
+        .select_related("ruleset", "evaluation")
+        .order_by("-ruleset__is_primary", "ruleset__name")
+    )
+    results = {
+        r.evaluation_id: r
+        for r in EvaluationResult.objects.filter(
+            customer=customer, evaluation_id__in=[a.evaluation_id for a in assignments]
+        )
+    }
+    tiers = []
+    for assignment in assignments:
+        result = results.get(assignment.evaluation_id)
+        details = result.details if result else {}
+        factors, values = split_details(details)
+        tiers.append(
+            CurrentTier(
+                assignment.ruleset, assignment, result, factors, values, details.get("missing")
+            )
+        )
+    return tiers
