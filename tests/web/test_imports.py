@@ -484,3 +484,17 @@ def test_an_unknown_kind_or_field_is_a_programming_error(tmp_path):
     path = write_csv(tmp_path / "c.csv", ["客户编号"], [["K1"]])
     with pytest.raises(ValueError):
         services.validate(path, "customers", {"code": "客户编号", "colour": "客户编号"})
+
+
+def test_the_demo_companys_sizes_import_as_sme(tmp_path, manager):
+    """Given sizes written as the engine's demo company writes them (大型/中型/小型/微型),
+    when importing, then 大型 is large and the others SME, with no error."""
+    rows = [
+        ["D001", "甲", "制造业", "大型", "", "", "", ""],
+        ["D002", "乙", "制造业", "中型", "", "", "", ""],
+        ["D003", "丙", "制造业", "小型", "", "", "", ""],
+        ["D004", "丁", "制造业", "微型", "", "", "", ""],
+    ]
+    import_customers(manager, write_csv(tmp_path / "sizes.csv", CUSTOMER_HEADERS, rows))
+    sizes = dict(Customer.objects.values_list("code", "size"))
+    assert sizes == {"D001": "large", "D002": "sme", "D003": "sme", "D004": "sme"}

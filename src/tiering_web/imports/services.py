@@ -80,8 +80,11 @@ TIER_HEADER = "当前等级"
 
 #: Values of the choice fields as people write them, besides our own value.
 _ALIASES: dict[str, dict[str, str]] = {
+    # the engine's demo company (and many ERPs) write 大型/中型/小型/微型
     "size": {"大型": "large", "大型企业": "large", "大企业": "large", "中小": "sme",
-             "中小企业": "sme", "中小型": "sme", "中小型企业": "sme"},
+             "中小企业": "sme", "中小型": "sme", "中小型企业": "sme", "中型": "sme",
+             "小型": "sme", "微型": "sme", "中型企业": "sme", "小型企业": "sme",
+             "微型企业": "sme"},
     "nature": {"个人": "individual", "企业": "enterprise", "公司": "enterprise",
                "合作伙伴": "partner", "伙伴": "partner", "渠道": "partner"},
     "needs_type": {"产品": "product", "产品型": "product", "服务": "service",
