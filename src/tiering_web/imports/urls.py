@@ -1,0 +1,5 @@
+"""Pages of the imports app (server-rendered, django-htmx)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
