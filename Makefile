@@ -1,14 +1,17 @@
 # Customer Tiering: one way to set up, run and test.
 #   make run    set up .venv, generate the demo company, grade it with every example rule
-#               file and write the portfolio report (demo/report.html)
+#               file, write the portfolio report (demo/report.html), then load the same
+#               company into the web app (var/tiering.sqlite3) and serve it on
+#               http://127.0.0.1:8000 with its demo accounts printed
 #   make test   set up .venv, lint, run every test (what CI runs)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := demo
 EXAMPLES := scorecard pareto rfm membership prospects clv
+WEB    := $(BIN)/tiering-web
 
-.PHONY: install run test lint format lock bench clean
+.PHONY: install run demo web test lint format lock bench clean
 
 install: $(VENV)/.installed
 
@@ -17,7 +20,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,spark,postgres,web]"
 	touch $@
 
-run: install
+run: demo
+	@$(MAKE) --no-print-directory web
+
+# The engine on files: the demo company graded by every example rule file, and the report.
+demo: install
 	$(BIN)/tiering demo-data $(DEMO) --customers 2000 --seed 1
 	@for rules in $(EXAMPLES); do \
 	  $(BIN)/tiering evaluate examples/$$rules.yaml --customers $(DEMO)/customers.xlsx \
@@ -25,6 +32,13 @@ run: install
 	done
 	$(BIN)/tiering report examples/pareto.yaml --customers $(DEMO)/customers.xlsx \
 	  --transactions $(DEMO)/交易记录.csv --html $(DEMO)/report.html --xlsx $(DEMO)/report.xlsx
+
+# The web app on SQLite (DATABASE_URL=postgres://... for PostgreSQL): schema, the demo
+# company with two published quarters (once), then the server and its background worker.
+web: install
+	$(WEB) migrate --verbosity 0
+	$(WEB) load_demo --from $(DEMO)
+	$(WEB) serve 127.0.0.1:8000
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -43,10 +43,13 @@ INSTALLED_APPS = [
     "tiering_web.evaluations",
     "tiering_web.imports",
     "tiering_web.dashboard",
+    "tiering_web.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # the app's own static files (htmx, admin) also without DEBUG, e.g. under `make run`
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,6 +110,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one
+# Serve straight from the installed packages, so `runserver` works without DEBUG and
+# without `collectstatic`; a production deployment runs `collectstatic` once and may turn
+# this off.
+WHITENOISE_USE_FINDERS = True
 
 TASKS = {
     "default": {

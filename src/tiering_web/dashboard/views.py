@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from tiering_web.accounts.permissions import visible_customers
-from tiering_web.dashboard.distribution import tier_distribution
+from tiering_web.dashboard import portfolio
 from tiering_web.rulesets.models import RuleSet
 
 #: plotly.js exactly as the installed ``plotly`` wheel ships it: no CDN.
@@ -16,16 +16,40 @@ PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 
 @login_required
 def dashboard(request):
-    ruleset = RuleSet.objects.filter(is_primary=True).first()
-    rows = tier_distribution(ruleset, visible_customers(request.user))
-    chart = {
-        "tiers": [row["tier"] for row in rows],
-        "customers": [row["customers"] for row in rows],
-        "revenue": [float(row["revenue"]) for row in rows],
-    }
-    return render(
-        request, "dashboard/dashboard.html", {"ruleset": ruleset, "rows": rows, "chart": chart}
+    """A rule set's published tiers (the primary one unless ``?ruleset=<id>``) over the
+    customers the user may see."""
+    rulesets = list(RuleSet.objects.all())
+    chosen = request.GET.get("ruleset", "")
+    ruleset = next((r for r in rulesets if str(r.pk) == chosen), None) or next(
+        (r for r in rulesets if r.is_primary), None
     )
+    data = None
+    if ruleset is not None:
+        visible = visible_customers(request.user)
+        data = portfolio.build(ruleset, portfolio.scope(request.user, visible))
+    context = {
+        "ruleset": ruleset,
+        "rulesets": rulesets,
+        "data": data,
+        "rows": data.tiers if data else [],
+    }
+    if data is not None:
+        context["charts"] = _charts(data)
+    return render(request, "dashboard/dashboard.html", context)
+
+
+def _charts(data: portfolio.Portfolio) -> dict:
+    """The series the page's plotly charts draw (json_script'ed into the page)."""
+    charts = {
+        "tiers": [r["tier"] for r in data.tiers],
+        "customers": [r["customers"] for r in data.tiers],
+        "revenue": [r["revenue"] for r in data.tiers],
+        "profit": [r["profit"] for r in data.tiers],
+    }
+    for name, curve in (("pareto", data.pareto), ("pareto_profit", data.pareto_profit)):
+        if curve is not None:
+            charts[name] = {"x": list(curve.customer_share), "y": list(curve.value_share)}
+    return charts
 
 
 @require_GET

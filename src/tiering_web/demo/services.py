@@ -1,0 +1,258 @@
+"""The demo company in the web application: staff accounts for every role, the
+customers and transactions of :func:`tiering.demo.generate_demo` loaded through the import
+service, four rule sets (the scorecard primary) and two published quarters of grades.
+
+Everything goes through the same service functions staff use, so the demo's audit log
+reads like a real company's first day.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from tiering.demo import generate_demo
+from tiering_web.accounts.models import Role
+from tiering_web.audit.services import record
+from tiering_web.customers.models import Customer
+from tiering_web.evaluations.services import publish_evaluation, run_evaluation
+from tiering_web.imports.services import import_customers, import_transactions
+from tiering_web.rulesets.services import (
+    do_approve_ruleset_version,
+    do_create_ruleset,
+    do_save_ruleset_version,
+    do_set_primary,
+)
+
+#: The two quarter ends graded and published, oldest first (the demo's data ends on the
+#: second), so the dashboard has a migration and every customer a tier history.
+QUARTERS = (dt.date(2026, 6, 30), dt.date(2026, 9, 30))
+
+#: The demo's rule sets, as the app stores them (the examples/ rule files without their
+#: file column mappings; attributes by the app's field names and codes). The first is
+#: primary.
+RULESETS: tuple[tuple[str, str, dict], ...] = (
+    (
+        "大客户季度评级",
+        "加权评分卡：营收40、利润20、增长15、最近购买10、影响力15；≥75 A，60–75 B，<60 C",
+        {
+            "lookback": "12 months",
+            "scorecard": [
+                {"factor": "revenue", "weight": 40, "scale": "percentile"},
+                {"factor": "profit", "weight": 20, "scale": "percentile"},
+                {
+                    "factor": "growth",
+                    "weight": 15,
+                    "scale": {"bands": [[0, 50], [0.1, 80], [0.3, 100]]},
+                },
+                {"factor": "recency_days", "weight": 10, "scale": "percentile", "invert": True},
+                {
+                    "factor": "attribute.influence",
+                    "weight": 15,
+                    "scale": {"map": {"high": 100, "medium": 60, "low": 20}},
+                },
+            ],
+            "tiers": [
+                {"name": "A", "min_score": 75},
+                {"name": "B", "min_score": 60},
+                {"name": "C"},
+            ],
+            "downgrade": {"band": 3},
+        },
+    ),
+    (
+        "利润贡献ABC分级",
+        "帕累托：按近12个月利润贡献，前20%为A，前50%为B",
+        {
+            "lookback": "12 months",
+            "pareto": {"metric": "profit", "by": "customers"},
+            "tiers": [{"name": "A", "top": "20%"}, {"name": "B", "top": "50%"}, {"name": "C"}],
+        },
+    ),
+    (
+        "会员等级",
+        "按累计消费：钻石200万、金卡50万、银卡10万；降级宽限一期",
+        {
+            "thresholds": {"metric": "lifetime_revenue"},
+            "tiers": [
+                {"name": "钻石", "min": 2000000},
+                {"name": "金卡", "min": 500000},
+                {"name": "银卡", "min": 100000},
+                {"name": "普通", "min": 1},
+                {"name": "新客户"},
+            ],
+            "downgrade": {"grace": 1},
+        },
+    ),
+    (
+        "RFM客户细分",
+        "RFM：最近购买天数、订单数、营收，以均值为界",
+        {
+            "lookback": "12 months",
+            "rfm": {
+                "recency": "recency_days",
+                "frequency": "orders",
+                "monetary": "revenue",
+                "split": "mean",
+            },
+        },
+    ),
+)
+
+#: The fixed staff accounts (username, display name, role); the account managers come
+#: from the demo's 客户经理 column.
+STAFF = (
+    ("admin", "系统管理员", Role.ADMINISTRATOR),
+    ("manager", "销售总监", Role.MANAGER),
+    ("analyst", "数据分析师", Role.ANALYST),
+)
+
+REASON = "演示数据 demo company"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: str
+    note: str = ""
+
+
+def accounts_file() -> Path:
+    return Path(settings.VAR_DIR) / "demo-accounts.txt"
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def _create_staff(admin, username: str, name: str, role: str, password: str):
+    """A staff account, recorded in the audit log like any other new user."""
+    user = get_user_model().objects.create_user(
+        username, password=password, role=role, first_name=name
+    )
+    record(admin, "user.create", user, REASON, role=role)
+    return user
+
+
+def _demo_files(source: Path | None, customers: int, seed: int, progress) -> tuple[Path, Path]:
+    """(customers file, transactions file): those ``tiering demo-data`` wrote to
+    ``source``, or a new demo company generated under ``var/demo``."""
+    if source is not None:
+        files = (source / "customers.xlsx", source / "交易记录.csv")
+        missing = [str(p) for p in files if not p.exists()]
+        if missing:
+            raise FileNotFoundError(f"not a demo folder (run `tiering demo-data`): {missing}")
+        return files
+    directory = Path(settings.VAR_DIR) / "demo"
+    progress(f"generating {customers} demo customers in {directory}")
+    files = generate_demo(directory, customers=customers, seed=seed, fmt="csv")
+    return files.customers, files.transactions
+
+
+def _owners(path: Path) -> Counter:
+    """How many customers each 客户经理 of the demo's customers file owns."""
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True)
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        column = next(rows).index("客户经理")
+        owners = Counter(row[column] for row in rows if row[column])
+        book.close()
+        return owners
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return Counter(row["客户经理"] for row in csv.DictReader(f) if row["客户经理"])
+
+
+def load_demo(
+    customers: int = 2000,
+    seed: int = 1,
+    progress: Callable[[str], None] = print,
+    source: Path | None = None,
+) -> list[DemoAccount]:
+    """Load the demo company into an empty database and return the accounts made: the
+    files ``tiering demo-data`` wrote to ``source``, or, without it, a new demo company of
+    ``customers`` customers.
+
+    Raises :class:`RuntimeError` when the database already holds customers (the demo is
+    for a fresh installation; it never mixes with a company's own data).
+    """
+    if Customer.objects.exists():
+        raise RuntimeError("the database already holds customers: the demo needs an empty one")
+    customers_file, transactions_file = _demo_files(source, customers, seed, progress)
+
+    User = get_user_model()
+    admin_password, staff_password, am_password = _password(), _password(), _password()
+    with transaction.atomic():
+        admin = User.objects.create_superuser(
+            "admin", password=admin_password, role=Role.ADMINISTRATOR, first_name="系统管理员"
+        )
+        record(admin, "user.create", admin, REASON, role=Role.ADMINISTRATOR)
+        made = [DemoAccount("admin", admin_password, Role.ADMINISTRATOR)]
+        for username, name, role in STAFF[1:]:
+            _create_staff(admin, username, name, role, staff_password)
+            made.append(DemoAccount(username, staff_password, role))
+        owners = _owners(customers_file)
+        for name in sorted(owners):
+            _create_staff(admin, name, name, Role.ACCOUNT_MANAGER, am_password)
+        busiest = owners.most_common(1)[0][0]
+        made.append(
+            DemoAccount(
+                busiest,
+                am_password,
+                Role.ACCOUNT_MANAGER,
+                f"one of {len(owners)} account managers (客户经理), all with this password",
+            )
+        )
+
+    progress("importing customers and transactions through the import service")
+    import_customers(admin, customers_file, reason=REASON, file_name=customers_file.name)
+    import_transactions(admin, transactions_file, reason=REASON, file_name=transactions_file.name)
+
+    versions = []
+    for i, (name, description, definition) in enumerate(RULESETS):
+        ruleset = do_create_ruleset(admin, name, REASON, description)
+        version = do_save_ruleset_version(
+            admin, ruleset, {"name": name, **definition}, REASON, effective_date=QUARTERS[0]
+        )
+        do_approve_ruleset_version(admin, version, REASON)
+        if i == 0:
+            do_set_primary(admin, ruleset, REASON)
+        versions.append(version)
+
+    manager = User.objects.get(username="manager")
+    for as_of in QUARTERS:
+        for version in versions:
+            progress(f"grading {version.ruleset.name} as of {as_of:%Y-%m-%d} and publishing")
+            evaluation = run_evaluation(admin, version, as_of, lang="zh-hans")
+            publish_evaluation(manager, evaluation, REASON)
+
+    path = accounts_file()
+    path.write_text(
+        "".join(f"{a.role}\t{a.username}\t{a.password}\t{a.note}\n" for a in made),
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return made
+
+
+def saved_accounts() -> list[DemoAccount]:
+    """The accounts :func:`load_demo` wrote to ``var/demo-accounts.txt`` (empty if none)."""
+    path = accounts_file()
+    if not path.exists():
+        return []
+    accounts = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        role, username, password, note = [*line.split("\t"), "", "", ""][:4]
+        accounts.append(DemoAccount(username, password, role, note))
+    return accounts
