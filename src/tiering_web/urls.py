@@ -16,7 +16,7 @@ urlpatterns = [
     path("imports/", include("tiering_web.imports.urls")),
     path("users/", include("tiering_web.accounts.urls")),
     path("audit/", include("tiering_web.audit.urls")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", include("tiering_web.accounts.login_urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -2,6 +2,7 @@ import hashlib
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -51,3 +52,38 @@ class ApiToken(models.Model):
     @staticmethod
     def hash(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class LoginAttempt(models.Model):
+    """One try at the login page, kept in the database so that login throttling holds
+    across processes and servers (a per-process cache would let an attacker spread guesses
+    over workers).
+
+    ``username`` is the name as typed, case-folded, whether or not such a user exists;
+    ``ip`` is the client address. A ``refused`` attempt is one turned away by a lockout
+    without checking the password; it does not count as a failure, so a lockout ends on
+    time however often someone knocks.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
+        REFUSED = "refused", _("Refused (locked out)")
+
+    username = models.CharField(_("username"), max_length=150)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+
+    class Meta:
+        verbose_name = _("login attempt")
+        verbose_name_plural = _("login attempts")
+        ordering = ("-at", "-id")
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_attempt_username_idx"),
+            models.Index(fields=["ip", "at"], name="login_attempt_ip_idx"),
+            models.Index(fields=["at"], name="login_attempt_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.ip or ''} {self.outcome}"

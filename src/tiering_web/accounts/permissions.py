@@ -97,3 +97,23 @@ def can_issue_token(actor, user) -> bool:
     if role(actor) is None:
         return False
     return actor.pk == user.pk or _is(actor, Role.ADMINISTRATOR)
+
+
+def can_manage_users(user) -> bool:
+    """Create and edit users, reset their passwords, deactivate them: administrators."""
+    return _is(user, Role.ADMINISTRATOR)
+
+
+def can_view_users(user) -> bool:
+    """The user list: administrators, and managers (to see their account managers)."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_revoke_token(actor, user) -> bool:
+    """Revoke ``user``'s API token: the same people who may issue one for them."""
+    return can_issue_token(actor, user)
+
+
+def can_view_audit(user) -> bool:
+    """The audit log: administrators and managers."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)

@@ -1,5 +1,7 @@
-"""Pages of the audit app (server-rendered, django-htmx)."""
+"""Pages of the audit app (server-rendered, django-htmx), under ``audit/``."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from tiering_web.audit import views
+
+urlpatterns = [path("", views.audit_list, name="audit_list")]
