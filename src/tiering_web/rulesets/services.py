@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from tiering import RuleError, parse_rules
 from tiering_web.audit.services import record
@@ -78,23 +79,76 @@ def do_save_ruleset_version(
 
 
 def do_approve_ruleset_version(
-    actor, version: RuleSetVersion, reason: str = "", *, reviewer=None
+    actor,
+    version: RuleSetVersion,
+    reason: str = "",
+    *,
+    reviewer=None,
+    effective_date: dt.date | None = None,
+    four_eyes: bool = False,
 ) -> RuleSetVersion:
-    """Approve a draft version: ``actor`` becomes its approver (批准人)."""
+    """Approve a draft version: ``actor`` becomes its approver (批准人), ``reviewer`` its
+    reviewer (审核人) and ``effective_date``, when given, the date it takes effect.
+
+    With ``four_eyes`` (what the rule-set pages ask for) the rules' author may neither
+    review nor approve them, a reviewer is required and so is an effective date: rules
+    that decide prices and service levels are checked by a second person, as the company
+    policies in ``seeds/`` have 制定人, 审核人 and 批准人 sign separately.
+    """
+    errors: dict[str, list[ValidationError]] = {}
     if version.status == RuleSetVersion.Status.APPROVED:
-        raise ValidationError({"status": ValidationError("already approved", code="approved")})
+        errors["status"] = [ValidationError(_("already approved"), code="approved")]
+    if four_eyes:
+        if version.author_id is not None and version.author_id == getattr(actor, "pk", None):
+            errors.setdefault("approver", []).append(
+                ValidationError(_("the author of a version cannot approve it"), code="own_version")
+            )
+        if reviewer is None:
+            errors.setdefault("reviewer", []).append(
+                ValidationError(_("a reviewer is required"), code="required")
+            )
+        elif version.author_id is not None and reviewer.pk == version.author_id:
+            errors.setdefault("reviewer", []).append(
+                ValidationError(_("the author of a version cannot review it"), code="own_version")
+            )
+        if effective_date is None and version.effective_date is None:
+            errors.setdefault("effective_date", []).append(
+                ValidationError(_("an approved version needs an effective date"), code="required")
+            )
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         version.status = RuleSetVersion.Status.APPROVED
         version.approver = actor
         if reviewer is not None:
             version.reviewer = reviewer
-        version.save(update_fields=["status", "approver", "reviewer"])
-        record(actor, "ruleset.version.approve", version, reason)
+        if effective_date is not None:
+            version.effective_date = effective_date
+        version.save(update_fields=["status", "approver", "reviewer", "effective_date"])
+        record(
+            actor,
+            "ruleset.version.approve",
+            version,
+            reason,
+            reviewer=getattr(version.reviewer, "username", None),
+            effective_date=version.effective_date,
+        )
     return version
 
 
-def do_set_primary(actor, ruleset: RuleSet, reason: str) -> RuleSet:
-    """Make ``ruleset`` the primary one (and no other)."""
+def do_set_primary(
+    actor, ruleset: RuleSet, reason: str, *, require_approved: bool = False
+) -> RuleSet:
+    """Make ``ruleset`` the primary one (and no other). With ``require_approved`` (the
+    rule-set pages), a rule set without an approved version cannot become primary: the
+    primary grades drive service levels."""
+    if (
+        require_approved
+        and not ruleset.versions.filter(status=RuleSetVersion.Status.APPROVED).exists()
+    ):
+        raise ValidationError(
+            _("only a rule set with an approved version can be primary"), code="unapproved"
+        )
     with transaction.atomic():
         RuleSet.objects.filter(is_primary=True).exclude(pk=ruleset.pk).update(is_primary=False)
         ruleset.is_primary = True

@@ -1,0 +1,320 @@
+import yaml
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
+
+from tiering import TieringError
+from tiering_web.accounts.permissions import can_edit_rules, role
+from tiering_web.rulesets.display import readable
+from tiering_web.rulesets.forms import (
+    METHOD_CHOICES,
+    ApproveForm,
+    PrimaryForm,
+    RuleEditor,
+    RuleSetCreateForm,
+    WhatIfForm,
+    YamlForm,
+    initial_from_definition,
+    metric_choices,
+)
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+from tiering_web.rulesets.services import (
+    do_approve_ruleset_version,
+    do_create_ruleset,
+    do_save_ruleset_version,
+    do_set_primary,
+)
+from tiering_web.rulesets.whatif import baseline_version, what_if
+
+
+def _may_view(user) -> None:
+    if role(user) is None:
+        raise PermissionDenied
+
+
+def _may_edit(user) -> None:
+    if not can_edit_rules(user):
+        raise PermissionDenied
+
+
+def _yaml(definition: dict) -> str:
+    return yaml.safe_dump(definition, allow_unicode=True, sort_keys=False, default_flow_style=None)
+
+
+def _lang() -> str:
+    return get_language() or "en"
+
+
+@login_required
+def ruleset_list(request):
+    _may_view(request.user)
+    rulesets = RuleSet.objects.prefetch_related(
+        Prefetch("versions", queryset=RuleSetVersion.objects.order_by("-number"))
+    )
+    rows = []
+    for ruleset in rulesets:
+        versions = list(ruleset.versions.all())
+        approved = [v for v in versions if v.status == RuleSetVersion.Status.APPROVED]
+        latest = versions[0] if versions else None
+        definition = latest.definition if latest else {}
+        method = next((label for m, label in METHOD_CHOICES if m in definition), "")
+        rows.append(
+            {
+                "ruleset": ruleset,
+                "latest": latest,
+                "approved": approved[0] if approved else None,
+                "method": method,
+            }
+        )
+    context = {"rows": rows, "can_edit": can_edit_rules(request.user)}
+    return render(request, "rulesets/ruleset_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ruleset_create(request):
+    _may_edit(request.user)
+    form = RuleSetCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ruleset = do_create_ruleset(
+                request.user, data["name"], data["reason"], data["description"]
+            )
+        except ValidationError as e:
+            form.add_error(None, e)
+        else:
+            messages.success(request, _("Rule set created: now give it its first version."))
+            return redirect("ruleset_edit", pk=ruleset.pk)
+    return render(request, "rulesets/ruleset_create.html", {"form": form})
+
+
+def _detail_context(request, ruleset: RuleSet, approve_forms=None, primary_form=None):
+    versions = list(
+        ruleset.versions.select_related("author", "reviewer", "approver").order_by("-number")
+    )
+    selected = versions[0] if versions else None
+    wanted = request.GET.get("version")
+    if wanted and wanted.isdigit():
+        selected = next((v for v in versions if v.number == int(wanted)), selected)
+    can_edit = can_edit_rules(request.user)
+    approve_forms = approve_forms or {}
+    if can_edit:
+        for v in versions:
+            if v.status == RuleSetVersion.Status.DRAFT and v.pk not in approve_forms:
+                approve_forms[v.pk] = ApproveForm(version=v, auto_id=f"id_v{v.number}_%s")
+    return {
+        "ruleset": ruleset,
+        "versions": [(v, approve_forms.get(v.pk)) for v in versions],
+        "selected": selected,
+        "readable": readable(selected.definition, _lang()) if selected else None,
+        "yaml": _yaml(selected.definition) if selected else "",
+        "can_edit": can_edit,
+        "primary_form": primary_form
+        or (PrimaryForm(auto_id="id_primary_%s") if can_edit else None),
+    }
+
+
+@login_required
+def ruleset_detail(request, pk):
+    _may_view(request.user)
+    ruleset = get_object_or_404(RuleSet, pk=pk)
+    return render(request, "rulesets/ruleset_detail.html", _detail_context(request, ruleset))
+
+
+def _editor_context(request, ruleset, editor, *, whatif_form=None, yaml_form=None, result=None):
+    base = ruleset.latest_version()
+    today = timezone.localdate()
+    return {
+        "ruleset": ruleset,
+        "base": base,
+        "editor": editor,
+        "metrics": metric_choices(_lang()),
+        "whatif_form": whatif_form or WhatIfForm(initial={"whatif_as_of": today}),
+        "yaml_form": yaml_form
+        or YamlForm(initial={"text": _yaml(base.definition) if base else ""}),
+        "baseline": baseline_version(ruleset),
+        "result": result,
+    }
+
+
+def _base_initial(ruleset: RuleSet, method: str | None) -> dict:
+    base = ruleset.latest_version()
+    initial = initial_from_definition(base.definition if base else None, method)
+    if not initial["common"]["name"]:
+        initial["common"]["name"] = ruleset.name
+    return initial
+
+
+def _carry(editor: RuleEditor, ruleset: RuleSet) -> RuleEditor:
+    """Keys the forms do not edit (a rule file's ``columns``) stay as they were."""
+    base = ruleset.latest_version()
+    if base and base.definition.get("columns"):
+        editor.carry_columns = base.definition["columns"]
+    return editor
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ruleset_edit(request, pk):
+    _may_edit(request.user)
+    ruleset = get_object_or_404(RuleSet, pk=pk)
+    method = request.GET.get("method")
+    yaml_form = None
+    if request.method == "GET":
+        editor = RuleEditor(initial=_base_initial(ruleset, method), method=method)
+        if request.htmx and method:
+            return render(
+                request, "rulesets/_method_fields.html", {"editor": editor, "ruleset": ruleset}
+            )
+    elif request.POST.get("mode") == "yaml":
+        editor = RuleEditor(initial=_base_initial(ruleset, None))
+        yaml_form = YamlForm(request.POST)
+        if yaml_form.is_valid():
+            data = yaml_form.cleaned_data
+            try:
+                version = do_save_ruleset_version(
+                    request.user,
+                    ruleset,
+                    data["text"],
+                    data["reason"],
+                    effective_date=data["effective_date"],
+                )
+            except ValidationError as e:
+                yaml_form.add_error(None, [m for ms in e.message_dict.values() for m in ms])
+            else:
+                return _saved(request, version)
+    else:
+        add_row = request.POST.get("add_row")
+        if add_row in ("factors", "tiers"):
+            editor = RuleEditor(request.POST, add_row=add_row)
+            if request.htmx:
+                return render(
+                    request, "rulesets/_method_fields.html", {"editor": editor, "ruleset": ruleset}
+                )
+        else:
+            editor = _carry(RuleEditor(request.POST), ruleset)
+            if editor.is_valid():
+                data = editor.common.cleaned_data
+                try:
+                    version = do_save_ruleset_version(
+                        request.user,
+                        ruleset,
+                        editor.definition,
+                        data["reason"],
+                        effective_date=data["effective_date"],
+                    )
+                except ValidationError as e:
+                    editor.problems.extend(m for ms in e.message_dict.values() for m in ms)
+                else:
+                    return _saved(request, version)
+    context = _editor_context(request, ruleset, editor, yaml_form=yaml_form)
+    return render(request, "rulesets/ruleset_edit.html", context)
+
+
+def _saved(request, version: RuleSetVersion):
+    messages.success(
+        request,
+        _("Version %(number)s saved as a draft: it needs approval before it takes effect.")
+        % {"number": version.number},
+    )
+    return redirect("ruleset_detail", pk=version.ruleset_id)
+
+
+@login_required
+@require_POST
+def ruleset_whatif(request, pk):
+    _may_edit(request.user)
+    ruleset = get_object_or_404(RuleSet, pk=pk)
+    editor = _carry(RuleEditor(request.POST, purpose="whatif"), ruleset)
+    whatif_form = WhatIfForm(request.POST)
+    valid = editor.is_valid()
+    dated = whatif_form.is_valid()
+    result = error = None
+    if valid and dated:
+        try:
+            result = what_if(
+                editor.definition,
+                baseline_version(ruleset),
+                whatif_form.cleaned_data["whatif_as_of"],
+                lang=_lang(),
+            )
+        except TieringError as e:
+            error = e.message(_lang())
+    if request.htmx:
+        if not valid:
+            # put the engine's problems on the fields: swap the whole editor
+            context = _editor_context(request, ruleset, editor, whatif_form=whatif_form)
+            context["whatif_invalid"] = True
+            response = render(request, "rulesets/_editor.html", context)
+            return reswap(retarget(response, "#rule-editor"), "outerHTML")
+        context = {
+            "ruleset": ruleset,
+            "result": result,
+            "error": error,
+            "whatif_form": whatif_form,
+            "baseline": baseline_version(ruleset),
+        }
+        return render(request, "rulesets/_whatif.html", context)
+    context = _editor_context(request, ruleset, editor, whatif_form=whatif_form, result=result)
+    context["error"] = error
+    context["whatif_invalid"] = not valid
+    return render(request, "rulesets/ruleset_edit.html", context)
+
+
+@login_required
+@require_POST
+def ruleset_approve(request, pk, number):
+    _may_edit(request.user)
+    ruleset = get_object_or_404(RuleSet, pk=pk)
+    version = get_object_or_404(RuleSetVersion, ruleset=ruleset, number=number)
+    form = ApproveForm(request.POST, version=version, auto_id=f"id_v{number}_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            do_approve_ruleset_version(
+                request.user,
+                version,
+                data["reason"],
+                reviewer=data["reviewer"],
+                effective_date=data["effective_date"],
+                four_eyes=True,
+            )
+        except ValidationError as e:
+            for field, errors in e.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request, _("Version %(number)s approved.") % {"number": version.number}
+            )
+            return redirect("ruleset_detail", pk=ruleset.pk)
+    context = _detail_context(request, ruleset, approve_forms={version.pk: form})
+    return render(request, "rulesets/ruleset_detail.html", context)
+
+
+@login_required
+@require_POST
+def ruleset_set_primary(request, pk):
+    _may_edit(request.user)
+    ruleset = get_object_or_404(RuleSet, pk=pk)
+    form = PrimaryForm(request.POST, auto_id="id_primary_%s")
+    if form.is_valid():
+        try:
+            do_set_primary(
+                request.user, ruleset, form.cleaned_data["reason"], require_approved=True
+            )
+        except ValidationError as e:
+            form.add_error(None, e)
+        else:
+            text = _("%(name)s is now the primary rule set.") % {"name": ruleset}
+            messages.success(request, text)
+            return redirect("ruleset_detail", pk=ruleset.pk)
+    context = _detail_context(request, ruleset, primary_form=form)
+    return render(request, "rulesets/ruleset_detail.html", context)
