@@ -9,8 +9,10 @@ class ImportJob(models.Model):
     it did (rows created, updated, unchanged) or, when it was refused, every bad row.
 
     ``errors`` holds ``{row, column, value, en, zh}`` per issue (row as a spreadsheet shows
-    it, the header being row 1). ``rows_done``/``rows_total`` are for the background
-    version that reports progress while it runs.
+    it, the header being row 1). A job made by the upload page goes pending (uploaded,
+    columns not yet mapped) → queued → checking → writing → done or failed; while the
+    background task runs, ``rows_done`` of ``rows_total`` says how far the current phase is.
+    ``upload`` is the stored file's generated name under ``VAR_DIR/uploads``.
     """
 
     class Kind(models.TextChoices):
@@ -19,6 +21,9 @@ class ImportJob(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
+        QUEUED = "queued", _("Queued")
+        CHECKING = "checking", _("Checking rows")
+        WRITING = "writing", _("Writing rows")
         VALIDATED = "validated", _("Validated")
         FAILED = "failed", _("Failed")
         DONE = "done", _("Done")
@@ -45,12 +50,23 @@ class ImportJob(models.Model):
     created_count = models.PositiveIntegerField(_("rows created"), default=0)
     updated_count = models.PositiveIntegerField(_("rows updated"), default=0)
     unchanged_count = models.PositiveIntegerField(_("rows unchanged"), default=0)
+    upload = models.CharField(_("stored file"), max_length=100, blank=True, editable=False)
+    task_id = models.CharField(_("background task"), max_length=64, blank=True, editable=False)
     errors = models.JSONField(_("errors"), default=list, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         verbose_name = _("import job")
         verbose_name_plural = _("import jobs")
         ordering = ("-created_at", "-id")
+
+    @property
+    def running(self) -> bool:
+        """Waiting for or inside the background task."""
+        return self.status in (self.Status.QUEUED, self.Status.CHECKING, self.Status.WRITING)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.status})"

@@ -1,0 +1,11 @@
+"""Background work of the imports app, run by django-tasks' ``db_worker``."""
+
+from django_tasks import task
+
+from tiering_web.imports import services
+
+
+@task()
+def run_import(job_id: int) -> dict:
+    """Import a queued job's file (see :func:`tiering_web.imports.services.run_job`)."""
+    return services.run_job(job_id)
