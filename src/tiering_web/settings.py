@@ -101,6 +101,7 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
+FORMAT_MODULE_PATH = ["tiering_web.formats"]
 USE_TZ = True
 TIME_ZONE = "Asia/Shanghai"
 

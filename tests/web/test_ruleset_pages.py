@@ -5,13 +5,12 @@ app's customers before saving."""
 import datetime as dt
 import html
 
-import pyarrow as pa
 import pytest
 from django.urls import reverse
 
-import tiering
 from tiering_web.accounts.models import Role
 from tiering_web.audit.models import AuditEntry
+from tiering_web.customers.models import Customer
 from tiering_web.evaluations.services import run_evaluation
 from tiering_web.rulesets.forms import RuleEditor
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
@@ -326,14 +325,11 @@ def test_each_method_saved_through_the_form_parses_and_evaluates(
         assert sorted(c for c, t in tiers.items() if t == "A") == ["C1", "C2"]
 
 
-@pytest.mark.django_db
-def test_window_form_builds_prospect_rules_but_needs_the_close_date_column(
-    client, manager, ruleset
-):
-    """Given the prospect (window) form with the expected-close column, when it is saved,
-    then nothing is saved while the app's customers do not give the engine that column
-    (the error names it on the field); the rules the form built are right: the engine
-    grades prospects by them when the column is there."""
+@pytest.mark.django_db(transaction=True)
+def test_window_form_grades_prospects_by_expected_close_date(client, manager, ruleset):
+    """Given the prospect (window) form on the expected-close date, when it is saved and
+    evaluated as of 2026-09-30, then prospects closing within 3 months get A, within 6
+    months B, later D, and those without a date the last tier."""
     client.force_login(manager)
     data = editor_data(
         "window",
@@ -342,30 +338,16 @@ def test_window_form_builds_prospect_rules_but_needs_the_close_date_column(
         lookback="",
     )
     response = edit(client, ruleset, data, **EN)
-    assert response.status_code == 200
-    errors = response.context["editor"].method_form.errors["date"]
-    assert errors == ["the customers file has no column 'expected_close'"]
-    assert not RuleSetVersion.objects.exists()
+    assert response.status_code == 302, response.context["editor"].method_form.errors
+    version = RuleSetVersion.objects.get(ruleset=ruleset)
+    assert version.definition["window"] == {"date": "attribute.expected_close"}
 
-    editor = RuleEditor(data)
-    editor.is_valid()
-    assert editor.definition["window"] == {"date": "attribute.expected_close"}
-    customers = pa.table(
-        {
-            "customer_id": ["P1", "P2", "P3"],
-            "expected_close": [dt.date(2026, 11, 15), dt.date(2027, 2, 1), dt.date(2028, 1, 1)],
-        }
-    )
-    transactions = pa.table(
-        {
-            "customer_id": pa.array([], pa.string()),
-            "date": pa.array([], pa.date32()),
-            "amount": pa.array([], pa.float64()),
-        }
-    )
-    graded = tiering.evaluate(editor.definition, customers, transactions, as_of=AS_OF)
-    rows = graded.to_pyarrow().select(["customer_id", "tier"]).to_pylist()
-    assert {r["customer_id"]: r["tier"] for r in rows} == {"P1": "A", "P2": "B", "P3": "D"}
+    closes = {"P1": dt.date(2026, 11, 15), "P2": dt.date(2027, 2, 1), "P3": dt.date(2028, 1, 1)}
+    for code, close in [*closes.items(), ("P4", None)]:
+        Customer.objects.create(code=code, name=code, status="prospect", expected_close=close)
+    evaluation = run_evaluation(manager, version, AS_OF, lang="en")
+    tiers = dict(evaluation.results.values_list("customer__code", "tier"))
+    assert tiers == {"P1": "A", "P2": "B", "P3": "D", "P4": "D"}
 
 
 # --------------------------------------------------------------------------- invalid input

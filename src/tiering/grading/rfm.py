@@ -21,37 +21,59 @@ from tiering.grading.common import by_rank, concat, label, text, value_of, zh
 from tiering.rules import RFM, RuleSet
 
 
-def _split(table, value, active, how):
-    """``(is_high_above, split_value)``: a comparison builder and the split for display."""
-    v = value.cast("float64") if not value.type().is_decimal() else value
+def _with_splits(table: ir.Table, dims, how: str) -> ir.Table:
+    """Adds ``<k>_split`` (for display) and ``_<k>_high`` (above the split for F and M,
+    below it for R) for each dimension, from the ``_<k>`` values of the customers with an
+    order (``_active``).
+
+    The mean compares exactly as value × n against the sum (window aggregates). The median
+    is one aggregate row cross-joined back: PostgreSQL has no ``percentile_cont`` over a
+    window.
+    """
+    values = {k: table[f"_{k}"] for k, _, _ in dims}
+    values = {k: v if v.type().is_decimal() else v.cast("float64") for k, v in values.items()}
     if how == "median":
-        split = ibis.ifelse(active, v, None).median().over()
-        return (lambda x, above: (x > split) if above else (x < split)), split.cast("float64")
-    total = ibis.ifelse(active, v, None).sum().over()
-    n = ibis.ifelse(active, 1, None).count().over()
-    shown = total.cast("float64") / n.cast("float64")
-    return (lambda x, above: (x * n > total) if above else (x * n < total)), shown
+        medians = table.aggregate(
+            **{f"_{k}_med": ibis.ifelse(table._active, v, None).median() for k, v in values.items()}
+        )
+        table = table.cross_join(medians)
+        table = table.mutate(
+            **{f"{k}_split": table[f"_{k}_med"].cast("float64").round(2) for k, _, _ in dims},
+            **{
+                f"_{k}_high": (
+                    (table[f"_{k}"] > table[f"_{k}_med"])
+                    if above
+                    else (table[f"_{k}"] < table[f"_{k}_med"])
+                ).fill_null(False)
+                for k, _, above in dims
+            },
+        )
+        return table.drop(*[f"_{k}_med" for k, _, _ in dims])
+    splits, highs = {}, {}
+    for k, _, above in dims:
+        v = values[k]
+        total = ibis.ifelse(table._active, v, None).sum().over()
+        n = ibis.ifelse(table._active, 1, None).count().over()
+        splits[f"{k}_split"] = (total.cast("float64") / n.cast("float64")).round(2)
+        highs[f"_{k}_high"] = ((v * n > total) if above else (v * n < total)).fill_null(False)
+    return table.mutate(**splits, **highs)
 
 
 def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> ir.Table:
     method: RFM = rules.method
-    active = table.orders > 0
     dims = []
     for key, ref, above in (
         ("r", method.recency, False),
         ("f", method.frequency, True),
         ("m", method.monetary, True),
     ):
-        value = value_of(table, ref, numeric=True)
-        compare, shown = _split(table, value, active, method.split)
-        dims.append((key, ref, above, value, compare, shown))
+        dims.append((key, ref, above))
     table = table.mutate(
-        **{f"_{k}": v for k, _, _, v, _, _ in dims},
-        **{f"{k}_split": s.round(2) for k, _, _, _, _, s in dims},
+        _active=table.orders > 0,
+        **{f"_{k}": value_of(table, ref, numeric=True) for k, ref, _ in dims},
     )
-    highs = {}
-    for k, _, above, _, compare, _ in dims:
-        highs[k] = compare(table[f"_{k}"], above).fill_null(False)
+    table = _with_splits(table, dims, method.split)
+    highs = {k: table[f"_{k}_high"] for k, _, _ in dims}
     code = concat(*[ibis.ifelse(highs[k], "1", "0") for k in ("r", "f", "m")])
     table = table.mutate(rfm_code=code)
 
@@ -74,7 +96,7 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     gap_cases = []
     unit_cases = []
     for c, (_, pos) in nxt.items():
-        k, ref, above, _, _, _ = dims[pos]
+        k, ref, above = dims[pos]
         diff = (
             (table[f"{k}_split"] - table[f"_{k}"].cast("float64"))
             if above
@@ -98,7 +120,7 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     )
     is_zh = zh(lang)
     parts = []
-    for k, ref, above, _, _, _ in dims:
+    for k, ref, above in dims:
         high = table.rfm_code.substr({"r": 0, "f": 1, "m": 2}[k], 1) == "1"
         op = ibis.ifelse(high, " > " if above else " < ", " ≤ " if above else " ≥ ")
         word = ibis.ifelse(high, "高" if is_zh else "high", "低" if is_zh else "low")
@@ -115,4 +137,6 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         )
     sep = "，" if is_zh else ", "
     reason = concat(parts[0], sep, parts[1], sep, parts[2], " → ", table.rfm_code, " ", table.tier)
-    return table.mutate(reason=reason, _sort=table._m.cast("float64")).drop("_r", "_f", "_m")
+    return table.mutate(reason=reason, _sort=table._m.cast("float64")).drop(
+        "_r", "_f", "_m", "_active", "_r_high", "_f_high", "_m_high"
+    )

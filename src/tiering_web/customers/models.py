@@ -64,6 +64,7 @@ ATTRIBUTES = (
     "credit_rating",
     "price_coefficient",
     "status",
+    "expected_close",
 )
 
 

@@ -1,0 +1,35 @@
+"""The engine's methods computed inside the app's own database (PostgreSQL in CI, the
+DuckDB fallback on SQLite), beyond the thresholds the other web tests use."""
+
+import pytest
+
+from tiering_web.evaluations.services import run_evaluation
+from tiering_web.rulesets.services import (
+    do_approve_ruleset_version,
+    do_create_ruleset,
+    do_save_ruleset_version,
+)
+
+from .conftest import AS_OF
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("split", ["median", "mean"])
+def test_rfm_segments_in_the_database(manager, customers, split):
+    """Given the LEDGER, when segmented by RFM with a median or mean split, then C1 and C2
+    (the two big spenders) are high on M and the rest low; the median of the five buyers'
+    revenue is 25,000 (C6), the mean 63,000."""
+    ruleset = do_create_ruleset(manager, f"RFM {split}", "test")
+    rules = {"name": f"RFM {split}", "lookback": "12 months", "rfm": {"split": split}}
+    version = do_approve_ruleset_version(
+        manager, do_save_ruleset_version(manager, ruleset, rules, "v1"), "ok"
+    )
+    evaluation = run_evaluation(manager, version, AS_OF, lang="en")
+    codes = {r.customer.code: r.details["rfm_code"] for r in evaluation.results.all()}
+    high_m = sorted(c for c, code in codes.items() if code[2] == "1")
+    splits = {r.details["m_split"] for r in evaluation.results.all()}
+    if split == "median":
+        # buyers C1 150000, C2 100000, C6 25000, C3 20000, C4 19999.99: median C6
+        assert splits == {25000.0} and high_m == ["C1", "C2"]
+    else:
+        assert splits == {63000.0} and high_m == ["C1", "C2"]
