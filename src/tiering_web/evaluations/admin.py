@@ -1,10 +1,11 @@
 from django.contrib import admin
 
-from tiering_web.evaluations.models import Evaluation, Override, TierAssignment
+from tiering_web.evaluations.models import Evaluation, Override, Schedule, TierAssignment
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Evaluations, tiers and overrides change only through the services (audited)."""
+    """Evaluations, tiers, overrides and schedules change only through the services
+    (audited)."""
 
     def has_add_permission(self, request):
         return False
@@ -32,3 +33,9 @@ class TierAssignmentAdmin(ReadOnlyAdmin):
 class OverrideAdmin(ReadOnlyAdmin):
     list_display = ("customer", "ruleset", "tier", "expires", "created_by")
     list_filter = ("ruleset",)
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(ReadOnlyAdmin):
+    list_display = ("ruleset", "frequency", "next_run", "auto_publish", "active", "created_by")
+    list_filter = ("frequency", "active")

@@ -1,6 +1,7 @@
 """Evaluations over the API: run a draft, read its results, publish or discard it; and
-overrides. Running is synchronous for now (the background task comes with the worker);
-the response is the finished draft."""
+overrides. Running is synchronous by default (the response is the finished draft); with
+``"background": true`` it is queued for the worker and the response is the queued
+evaluation, whose status a client polls with ``GET /evaluations/{id}``."""
 
 import datetime as dt
 from collections import Counter
@@ -9,6 +10,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -23,6 +25,7 @@ from tiering_web.evaluations.services import (
     discard_evaluation,
     do_set_override,
     publish_evaluation,
+    queue_evaluation,
     run_evaluation,
 )
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
@@ -43,6 +46,7 @@ class EvaluationOut(Schema):
     created_at: dt.datetime
     published_by: str | None
     published_at: dt.datetime | None
+    error: str = Field("", description="why a failed evaluation failed")
     tiers: dict[str, int] = Field(description="customers per proposed tier")
     changes: dict[str, int] = Field(description="customers per change (up, down, same, new)")
 
@@ -66,6 +70,7 @@ def _evaluation_out(evaluation: Evaluation) -> dict[str, Any]:
         "created_at": evaluation.created_at,
         "published_by": _user(evaluation.published_by),
         "published_at": evaluation.published_at,
+        "error": evaluation.error(get_language()),
         "tiers": dict(Counter(tier for tier, _ in rows)),
         "changes": dict(Counter(change or "new" for _, change in rows)),
     }
@@ -81,6 +86,7 @@ def _evaluation(evaluation_id: int) -> Evaluation:
 class RunIn(Schema):
     ruleset_version: int = Field(description="the rule set version's id")
     as_of: dt.date
+    background: bool = Field(False, description="queue it for the worker instead of waiting")
 
 
 class ReasonIn(Schema):
@@ -110,14 +116,18 @@ def list_evaluations(request):
     return Evaluation.objects.select_related("ruleset_version__ruleset", "published_by")
 
 
-@router.post("/", response={201: EvaluationOut})
+@router.post("/", response={201: EvaluationOut, 202: EvaluationOut})
 def run(request, payload: RunIn):
-    """Grade every customer into a draft (synchronously, for now)."""
+    """Grade every customer into a draft: now (201, the draft), or in the background
+    (202, the queued evaluation)."""
     if not can_run_evaluation(request.auth):
         raise PermissionDenied("you may not run evaluations")
     version = get_object_or_404(
         RuleSetVersion.objects.select_related("ruleset"), pk=payload.ruleset_version
     )
+    if payload.background:
+        evaluation = queue_evaluation(request.auth, version, payload.as_of)
+        return Status(202, _evaluation_out(_evaluation(evaluation.pk)))
     evaluation = run_evaluation(request.auth, version, payload.as_of)
     return Status(201, _evaluation_out(_evaluation(evaluation.pk)))
 

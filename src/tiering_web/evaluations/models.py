@@ -9,12 +9,71 @@ from tiering_web.customers.models import Customer
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
 
+class Schedule(models.Model):
+    """Evaluate a rule set automatically every month or quarter.
+
+    ``python -m tiering_web run_schedules`` (run daily by cron or a systemd timer) queues
+    an evaluation of the rule set's latest approved version for each active schedule whose
+    ``next_run`` has come, as of the last day of the period before the one ``next_run``
+    falls in (a quarterly run on 2026-10-01 grades as of 2026-09-30), then moves
+    ``next_run`` one period on. The draft awaits review, or is published as soon as it is
+    computed when ``auto_publish`` is set (by ``created_by``, who must be allowed to
+    publish).
+    """
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", _("Monthly")
+        QUARTERLY = "quarterly", _("Quarterly")
+
+    ruleset = models.ForeignKey(
+        RuleSet, verbose_name=_("rule set"), on_delete=models.CASCADE, related_name="schedules"
+    )
+    frequency = models.CharField(
+        _("frequency"), max_length=10, choices=Frequency.choices, default=Frequency.QUARTERLY
+    )
+    next_run = models.DateField(_("next run"))
+    auto_publish = models.BooleanField(_("publish automatically"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        ordering = ("next_run", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=["monthly", "quarterly"]), name="schedule_frequency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ruleset} ({self.frequency}, {self.next_run})"
+
+    @property
+    def months(self) -> int:
+        """The length of the period in months."""
+        return 3 if self.frequency == self.Frequency.QUARTERLY else 1
+
+
 class Evaluation(models.Model):
-    """One run of a rule set version as of a date. It starts as a draft that a manager
-    reviews, then is published (its tiers become the customers' current tiers) or
-    discarded."""
+    """One run of a rule set version as of a date.
+
+    A run started from the pages or a schedule is first ``queued``, then ``running`` in the
+    background worker, and ends ``failed`` (with the engine's message in English and
+    Chinese) or as a ``draft`` that a manager reviews, then publishes (its tiers become the
+    customers' current tiers) or discards."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        FAILED = "failed", _("Failed")
         DRAFT = "draft", _("Draft")
         PUBLISHED = "published", _("Published")
         DISCARDED = "discarded", _("Discarded")
@@ -46,11 +105,32 @@ class Evaluation(models.Model):
         related_name="+",
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error_en = models.TextField(_("error (English)"), blank=True)
+    error_zh = models.TextField(_("error (Chinese)"), blank=True)
+    schedule = models.ForeignKey(
+        Schedule,
+        verbose_name=_("schedule"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="evaluations",
+    )
+    task_id = models.CharField(_("background task"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("evaluation")
         verbose_name_plural = _("evaluations")
         ordering = ("-as_of", "-id")
+        constraints = [
+            # a schedule evaluates each period once, however often run_schedules runs
+            models.UniqueConstraint(
+                fields=["schedule", "as_of"],
+                condition=Q(schedule__isnull=False),
+                name="one_evaluation_per_schedule_period",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.ruleset_version} @ {self.as_of}"
@@ -58,6 +138,17 @@ class Evaluation(models.Model):
     @property
     def ruleset(self) -> RuleSet:
         return self.ruleset_version.ruleset
+
+    @property
+    def is_pending(self) -> bool:
+        """Queued or running: the results are not there yet."""
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    def error(self, lang: str | None) -> str:
+        """Why it failed, in ``lang`` (Chinese for ``zh-hans``, else English)."""
+        if (lang or "").startswith("zh"):
+            return self.error_zh or self.error_en
+        return self.error_en or self.error_zh
 
 
 class EvaluationResult(models.Model):

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 import tiering
 from tiering_web.audit.services import record
@@ -106,24 +107,19 @@ def _result(evaluation: Evaluation, customer_id: int, row: dict[str, Any]) -> Ev
     )
 
 
-def run_evaluation(
-    actor, version: RuleSetVersion, as_of: dt.date, *, lang: str | None = None
-) -> Evaluation:
-    """Grade every customer with ``version`` as of ``as_of`` into a draft evaluation.
+def _compute(version: RuleSetVersion, as_of: dt.date, lang: str):
+    """The engine's results for every customer (rows as dicts) and its evaluation object.
 
     The engine computes inside the app's database (through :mod:`.adapters`), starting from
     the current tiers (for change and downgrade protection) and applying the rule set's
-    overrides. Nothing visible to customers changes until :func:`publish_evaluation`.
-    The engine reads through its own connection, which sees committed rows only, so this
-    must not run inside a transaction.
-    """
+    overrides. It reads through its own connection, which sees committed rows only, so
+    this must not run inside a transaction."""
     if connections["default"].in_atomic_block:
         raise RuntimeError(
             "run_evaluation reads through a second connection: call it outside transaction.atomic()"
         )
     ruleset = version.ruleset
     rules = version.rules()
-    lang = lang or get_language() or "en"
     with engine_inputs() as inputs:
         computed = tiering.evaluate(
             rules,
@@ -136,27 +132,168 @@ def run_evaluation(
             attributes=False,
         )
         rows = computed.to_pyarrow().to_pylist()
+    return rows, computed
+
+
+def _store(actor, evaluation: Evaluation, rows: list[dict[str, Any]], computed) -> None:
+    """Save the results of ``evaluation`` and its audit entry (inside a transaction)."""
     ids = dict(Customer.objects.values_list("code", "id"))
+    EvaluationResult.objects.bulk_create(
+        (_result(evaluation, ids[row["customer_id"]], row) for row in rows),
+        batch_size=_BATCH,
+    )
+    tiers = Counter(row["tier"] for row in rows)
+    record(
+        actor,
+        "evaluation.run",
+        evaluation,
+        "",
+        as_of=evaluation.as_of,
+        customers=len(rows),
+        tiers=dict(tiers),
+        expired_overrides=[o.customer_id for o in computed.expired_overrides],
+    )
+
+
+def run_evaluation(
+    actor, version: RuleSetVersion, as_of: dt.date, *, lang: str | None = None
+) -> Evaluation:
+    """Grade every customer with ``version`` as of ``as_of`` into a draft evaluation, now.
+
+    Nothing visible to customers changes until :func:`publish_evaluation`. This runs in the
+    caller's process (the API, tests, scripts); pages and schedules use
+    :func:`queue_evaluation`, which runs the same computation in the background worker.
+    Must not be called inside a transaction (see :func:`_compute`).
+    """
+    rows, computed = _compute(version, as_of, lang or get_language() or "en")
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
             ruleset_version=version, as_of=as_of, created_by=actor
         )
-        EvaluationResult.objects.bulk_create(
-            (_result(evaluation, ids[row["customer_id"]], row) for row in rows),
-            batch_size=_BATCH,
+        _store(actor, evaluation, rows, computed)
+    return evaluation
+
+
+def queue_evaluation(
+    actor,
+    version: RuleSetVersion,
+    as_of: dt.date,
+    *,
+    lang: str | None = None,
+    schedule=None,
+) -> Evaluation:
+    """Create a queued evaluation and enqueue the background task that computes it.
+
+    The evaluation row, the task row (django-tasks' database backend writes to the same
+    database) and the audit entry are written in one transaction: a worker never sees a
+    task without its evaluation, and a failure leaves neither. ``lang`` is the language of
+    the reasons the engine writes (the requester's)."""
+    from tiering_web.evaluations.tasks import evaluate_in_background
+
+    lang = lang or get_language() or "en"
+    with transaction.atomic():
+        evaluation = Evaluation.objects.create(
+            ruleset_version=version,
+            as_of=as_of,
+            created_by=actor,
+            status=Evaluation.Status.QUEUED,
+            schedule=schedule,
         )
-        tiers = Counter(row["tier"] for row in rows)
+        result = evaluate_in_background.enqueue(evaluation.pk, lang)
+        evaluation.task_id = str(result.id)
+        evaluation.save(update_fields=["task_id"])
         record(
             actor,
-            "evaluation.run",
+            "evaluation.queue",
             evaluation,
             "",
             as_of=as_of,
-            customers=len(rows),
-            tiers=dict(tiers),
-            expired_overrides=[o.customer_id for o in computed.expired_overrides],
+            version=version.number,
+            schedule=schedule.pk if schedule is not None else None,
         )
     return evaluation
+
+
+def _unexpected(error: BaseException) -> tuple[str, str]:
+    detail = f"{type(error).__name__}: {error}"
+    return f"unexpected error: {detail}", f"意外错误：{detail}"
+
+
+def _fail(evaluation: Evaluation, en: str, zh: str) -> None:
+    with transaction.atomic():
+        evaluation.status = Evaluation.Status.FAILED
+        evaluation.error_en, evaluation.error_zh = en, zh
+        evaluation.finished_at = timezone.now()
+        evaluation.save(update_fields=["status", "error_en", "error_zh", "finished_at"])
+        record(evaluation.created_by, "evaluation.fail", evaluation, "", error=en)
+
+
+def execute_evaluation(evaluation_id: int, lang: str = "en") -> Evaluation | None:
+    """Compute a queued evaluation (what the background task calls).
+
+    Marks it running, grades every customer and stores the draft; an engine error
+    (:class:`tiering.TieringError`) marks it failed with the engine's message in both
+    languages, any other error marks it failed too and is raised again for the worker to
+    record with its traceback. An evaluation that is no longer queued (a task delivered
+    twice) is left alone and None is returned. When the evaluation comes from a schedule
+    with ``auto_publish``, the draft is published at once by the schedule's creator."""
+    with transaction.atomic():
+        # no outer joins in a locking query: PostgreSQL refuses FOR UPDATE on them
+        locked = Evaluation.objects.select_for_update().filter(pk=evaluation_id).first()
+        if locked is None or locked.status != Evaluation.Status.QUEUED:
+            return None
+        locked.status = Evaluation.Status.RUNNING
+        locked.started_at = timezone.now()
+        locked.save(update_fields=["status", "started_at"])
+    evaluation = Evaluation.objects.select_related(
+        "ruleset_version__ruleset", "created_by", "schedule__created_by"
+    ).get(pk=evaluation_id)
+    try:
+        rows, computed = _compute(evaluation.ruleset_version, evaluation.as_of, lang)
+        with transaction.atomic():
+            _store(evaluation.created_by, evaluation, rows, computed)
+            evaluation.status = Evaluation.Status.DRAFT
+            evaluation.finished_at = timezone.now()
+            evaluation.save(update_fields=["status", "finished_at"])
+    except tiering.TieringError as error:
+        _fail(evaluation, error.message("en"), error.message("zh"))
+        return evaluation
+    except Exception as error:
+        _fail(evaluation, *_unexpected(error))
+        raise
+    if evaluation.schedule is not None and evaluation.schedule.auto_publish:
+        evaluation = _auto_publish(evaluation)
+    return evaluation
+
+
+def _auto_publish(evaluation: Evaluation) -> Evaluation:
+    """Publish a scheduled draft as its schedule's creator; when they may no longer publish
+    or publishing is refused, the draft stays for a manager and the audit log says why."""
+    from tiering_web.accounts.permissions import can_publish
+
+    schedule = evaluation.schedule
+    actor = schedule.created_by
+    reason = f"published automatically by schedule #{schedule.pk}"
+    if not can_publish(actor):
+        record(
+            actor,
+            "evaluation.auto_publish.refused",
+            evaluation,
+            reason,
+            error="the schedule's creator may not publish",
+        )
+        return evaluation
+    try:
+        return publish_evaluation(actor, evaluation, reason)
+    except ValidationError as error:
+        record(
+            actor,
+            "evaluation.auto_publish.refused",
+            evaluation,
+            reason,
+            error="; ".join(error.messages),
+        )
+        return evaluation
 
 
 def _locked_draft(evaluation: Evaluation) -> Evaluation:
@@ -167,7 +304,11 @@ def _locked_draft(evaluation: Evaluation) -> Evaluation:
     )
     if locked.status != Evaluation.Status.DRAFT:
         raise ValidationError(
-            {"status": ValidationError("only a draft evaluation can be changed", code="status")}
+            {
+                "status": ValidationError(
+                    _("Only a draft evaluation can be published or discarded."), code="status"
+                )
+            }
         )
     return locked
 
@@ -187,7 +328,7 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
             raise ValidationError(
                 {
                     "as_of": ValidationError(
-                        "tiers as of a later date are already published", code="as_of"
+                        _("Tiers as of a later date are already published."), code="as_of"
                     )
                 }
             )
