@@ -667,8 +667,8 @@ def test_whatif_shows_who_moves_and_saves_nothing(client, manager, customers, ve
     # Django's Chinese number format groups no digits
     zh = client.post(reverse("ruleset_whatif", args=[version.ruleset.pk]), data, **HTMX, **ZH)
     page = zh.content.decode()
-    assert '<td class="num" id="down-revenue">100000.00</td>' in page
-    assert "6 个客户中有 2 个会变动等级，涉及营收 119999.99。" in page
+    assert '<td class="num" id="down-revenue">100,000.00</td>' in page
+    assert "6 个客户中有 2 个会变动等级，涉及营收 119,999.99。" in page
 
 
 @pytest.mark.django_db(transaction=True)
