@@ -88,6 +88,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not Django's default in-memory test database: evaluations read the tables
     # through a second connection (Ibis), which cannot see a private in-memory database.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test_tiering.sqlite3")
+    # WAL lets the pages (and the engine's reading connection) read while the worker
+    # writes a long import; IMMEDIATE takes the write lock up front instead of failing a
+    # transaction halfway with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

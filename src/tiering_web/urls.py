@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from tiering_web.api import api
+from tiering_web.customers import overrides as customer_overrides
 from tiering_web.customers import views as customer_views
 from tiering_web.dashboard import views as dashboard_views
 
@@ -11,6 +12,11 @@ urlpatterns = [
     path("static-vendor/plotly.min.js", dashboard_views.plotly_js, name="plotly_js"),
     path("customers/", customer_views.customer_list, name="customer_list"),
     path("customers/<str:code>/", customer_views.customer_detail, name="customer_detail"),
+    path(
+        "customers/<str:code>/override/",
+        customer_overrides.customer_override,
+        name="customer_override",
+    ),
     path("rulesets/", include("tiering_web.rulesets.urls")),
     path("evaluations/", include("tiering_web.evaluations.urls")),
     path("imports/", include("tiering_web.imports.urls")),

@@ -133,3 +133,11 @@ def measures(values: dict) -> list[tuple[str, str]]:
         for name, value in (values or {}).items()
         if name not in _HIDDEN
     ]
+
+
+@register.filter
+def may_override(user) -> bool:
+    """Whether ``user`` may set a tier by hand (the role rules)."""
+    from tiering_web.accounts.permissions import can_override
+
+    return can_override(user)
