@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, render
 
 from tiering_web.accounts.permissions import sees_contacts, visible_customers
 from tiering_web.customers.forms import CustomerFilterForm
-from tiering_web.customers.pagination import CappedPaginator
+from tiering_web.customers.pagination import CappedPaginator, owner_groups, tier_groups
 from tiering_web.evaluations.explanations import customer_tiers
 from tiering_web.evaluations.models import Override, TierAssignment
 from tiering_web.rulesets.models import RuleSet
@@ -17,7 +17,13 @@ def customer_list(request):
     customers = visible_customers(request.user)
     ruleset = RuleSet.objects.filter(is_primary=True).first()
     form = CustomerFilterForm(request.GET or None, customers=customers, ruleset=ruleset)
-    paginator = CappedPaginator(form.filter(customers), PER_PAGE)
+    sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
+    groups = []
+    if sort.lstrip("-") == "tier":
+        groups = tier_groups(ruleset, descending=sort.startswith("-"))
+    elif sort.lstrip("-") == "owner":
+        groups = owner_groups(form.fields["owner"].queryset, descending=sort.startswith("-"))
+    paginator = CappedPaginator(form.filter(customers), PER_PAGE, groups=groups)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -30,7 +36,7 @@ def customer_list(request):
         "ruleset": ruleset,
         "query": query.urlencode(),
         "filter_query": filters.urlencode(),
-        "sort": form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else "",
+        "sort": sort,
     }
     template = "customers/customer_list.html"
     if request.htmx and not request.htmx.boosted:
