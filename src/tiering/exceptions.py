@@ -41,7 +41,8 @@ class TieringError(Exception):
 class Problem:
     """One problem in a rule file: where it is and what is wrong.
 
-    ``line`` is 1-based (None when the problem is about the file as a whole), ``field`` is
+    ``line`` is 1-based (None, or 0 for rules given as a dict rather than a file, when
+    there is no line to point at), ``field`` is
     the dotted path of the offending key (e.g. ``scorecard[2].weight``).
     """
 
@@ -54,7 +55,7 @@ class Problem:
     def message(self, lang: str = "en") -> str:
         text = self.zh if lang.startswith("zh") else self.en
         where = []
-        if self.line is not None:
+        if self.line:
             where.append(f"第 {self.line} 行" if lang.startswith("zh") else f"line {self.line}")
         if self.field:
             where.append(self.field)

@@ -55,8 +55,14 @@ def _user(user) -> str | None:
     return user.username if user is not None else None
 
 
-def _evaluation_out(evaluation: Evaluation) -> dict[str, Any]:
-    rows = list(evaluation.results.values_list("tier", "change"))
+def _evaluation_out(evaluation: Evaluation, user) -> dict[str, Any]:
+    """The evaluation with its tier and change counts over the customers ``user`` may
+    see (an account manager's counts cover their own customers only)."""
+    rows = list(
+        evaluation.results.filter(customer__in=visible_customers(user)).values_list(
+            "tier", "change"
+        )
+    )
     version = evaluation.ruleset_version
     return {
         "id": evaluation.pk,
@@ -127,14 +133,14 @@ def run(request, payload: RunIn):
     )
     if payload.background:
         evaluation = queue_evaluation(request.auth, version, payload.as_of)
-        return Status(202, _evaluation_out(_evaluation(evaluation.pk)))
+        return Status(202, _evaluation_out(_evaluation(evaluation.pk), request.auth))
     evaluation = run_evaluation(request.auth, version, payload.as_of)
-    return Status(201, _evaluation_out(_evaluation(evaluation.pk)))
+    return Status(201, _evaluation_out(_evaluation(evaluation.pk), request.auth))
 
 
 @router.get("/{evaluation_id}", response=EvaluationOut)
 def get_evaluation(request, evaluation_id: int):
-    return _evaluation_out(_evaluation(evaluation_id))
+    return _evaluation_out(_evaluation(evaluation_id), request.auth)
 
 
 class ResultOut(Schema):
@@ -203,7 +209,7 @@ def publish(request, evaluation_id: int, payload: ReasonIn):
     if not can_publish(request.auth):
         raise PermissionDenied("you may not publish evaluations")
     evaluation = publish_evaluation(request.auth, _evaluation(evaluation_id), payload.reason)
-    return _evaluation_out(_evaluation(evaluation.pk))
+    return _evaluation_out(_evaluation(evaluation.pk), request.auth)
 
 
 @router.post("/{evaluation_id}/discard", response=EvaluationOut)
@@ -211,7 +217,7 @@ def discard(request, evaluation_id: int, payload: ReasonIn):
     if not can_publish(request.auth):
         raise PermissionDenied("you may not discard evaluations")
     evaluation = discard_evaluation(request.auth, _evaluation(evaluation_id), payload.reason)
-    return _evaluation_out(_evaluation(evaluation.pk))
+    return _evaluation_out(_evaluation(evaluation.pk), request.auth)
 
 
 class OverrideIn(Schema):
