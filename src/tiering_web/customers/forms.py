@@ -1,10 +1,11 @@
 from django import forms
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tiering_web.accounts.models import User
-from tiering_web.customers.models import Status
+from tiering_web.customers.models import Customer, Status
 from tiering_web.evaluations.models import TierAssignment
 from tiering_web.rulesets.models import RuleSet
 
@@ -27,8 +28,34 @@ def _open_tiers(ruleset: RuleSet | None) -> QuerySet:
 
 def with_current_tier(queryset: QuerySet, ruleset: RuleSet | None) -> QuerySet:
     """Annotate ``current_tier``: the open tier under ``ruleset`` (the primary one)."""
-    tier = _open_tiers(ruleset).filter(customer=OuterRef("pk")).values("tier")[:1]
+    tier = _open_tiers(ruleset).filter(customer=OuterRef("pk")).order_by().values("tier")[:1]
     return queryset.annotate(current_tier=Subquery(tier))
+
+
+def _industries(customers: QuerySet) -> list[str]:
+    """The distinct industries of ``customers``, sorted. Over every customer, a loose
+    index scan (one index probe per industry, a few milliseconds at a million customers
+    where ``SELECT DISTINCT`` reads them all); over a filtered set (an account manager's
+    own), a plain DISTINCT."""
+    if customers.query.where:
+        return list(
+            customers.exclude(industry="")
+            .order_by("industry")
+            .values_list("industry", flat=True)
+            .distinct()
+        )
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE t(industry) AS (
+            SELECT min(industry) FROM {table} WHERE industry > ''
+            UNION ALL
+            SELECT (SELECT min(c.industry) FROM {table} c WHERE c.industry > t.industry)
+            FROM t WHERE t.industry IS NOT NULL
+        )
+        SELECT industry FROM t WHERE industry IS NOT NULL"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def tier_names(ruleset: RuleSet | None) -> list[str]:
@@ -63,13 +90,9 @@ class CustomerFilterForm(forms.Form):
         self.ruleset = ruleset
         self.fields["q"].widget.attrs["placeholder"] = _("Code or name")
         self.fields["tier"].choices = [("", _("All"))] + [(t, t) for t in tier_names(ruleset)]
-        industries = (
-            customers.exclude(industry="")
-            .order_by("industry")
-            .values_list("industry", flat=True)
-            .distinct()
-        )
-        self.fields["industry"].choices = [("", _("All"))] + [(i, i) for i in industries]
+        self.fields["industry"].choices = [("", _("All"))] + [
+            (i, i) for i in _industries(customers)
+        ]
         self.fields["owner"].queryset = User.objects.filter(
             pk__in=customers.filter(owner__isnull=False).values("owner")
         ).order_by("username")

@@ -132,6 +132,13 @@ class Customer(models.Model):
             models.Index(fields=["owner", "code"], name="customer_owner_idx"),
             models.Index(fields=["status"], name="customer_status_idx"),
             models.Index(fields=["industry"], name="customer_industry_idx"),
+            # the customer list's filters and sorts, in code order within each (see
+            # migration 0002, which also adds PostgreSQL trigram indexes for the search)
+            models.Index(fields=["name", "code"], name="customer_name_code_idx"),
+            models.Index(fields=["industry", "code"], name="customer_industry_code_idx"),
+            models.Index(fields=["status", "code"], name="customer_status_code_idx"),
+            models.Index(fields=["-industry", "code"], name="customer_industry_desc_idx"),
+            models.Index(fields=["-status", "code"], name="customer_status_desc_idx"),
         ]
 
     def __str__(self) -> str:

@@ -183,8 +183,7 @@ def build(ruleset: RuleSet, customers: QuerySet | None = None) -> Portfolio | No
     previous = evaluations[1] if len(evaluations) > 1 else None
     if customers is None:
         key = "dashboard:" + ":".join(
-            f"{e.pk}@{e.published_at.timestamp() if e.published_at else 0}"
-            for e in evaluations
+            f"{e.pk}@{e.published_at.timestamp() if e.published_at else 0}" for e in evaluations
         )
         cached = cache.get(key)
         if cached is None:

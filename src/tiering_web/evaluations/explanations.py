@@ -30,13 +30,23 @@ class CurrentTier:
     missing: Any = None
 
 
+def reason_in(result: EvaluationResult, lang: str | None) -> str:
+    """The result's explanation in ``lang`` (results keep it in Chinese and English in
+    ``details["reasons"]``; older ones only in the language they were run in)."""
+    reasons = (result.details or {}).get("reasons") or {}
+    key = "zh" if (lang or "").lower().startswith("zh") else "en"
+    return reasons.get(key) or result.reason or ""
+
+
 def split_details(details: dict[str, Any]) -> tuple[list[Factor], dict[str, Any]]:
     """Scorecard factors (``<name>_value`` and ``<name>_points`` pairs) and the other
     computed values (revenue, recency, ...)."""
     names = [key.removesuffix("_points") for key in details if key.endswith("_points")]
     factors = [Factor(n, details.get(f"{n}_value"), details[f"{n}_points"]) for n in names]
     paired = {f"{n}_value" for n in names} | {f"{n}_points" for n in names}
-    values = {k: v for k, v in details.items() if k not in paired and k != "missing"}
+    values = {
+        k: v for k, v in details.items() if k not in paired and k not in ("missing", "reasons")
+    }
     return factors, values
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from tiering.output import write_table
 from tiering.rules import metric_label
+from tiering_web.evaluations.explanations import reason_in
 from tiering_web.evaluations.models import Evaluation, EvaluationResult
 
 FORMATS = ("xlsx", "csv")
@@ -93,7 +94,7 @@ def results_table(results: QuerySet[EvaluationResult], *, contacts: bool) -> pa.
         (pgettext("customer grade", "Tier"), lambda r: r.tier),
         (pgettext("tier movement", "Change"), lambda r: change_label(r.change)),
         (_("Score"), lambda r: r.score),
-        (_("Reason"), lambda r: r.reason),
+        (_("Reason"), lambda r: reason_in(r, lang)),
         (_("Next tier"), lambda r: r.next_tier),
         (_("Gap to the next tier"), lambda r: r.gap),
         (_("Gap unit"), lambda r: metric_label(r.gap_unit, lang) if r.gap_unit else ""),
@@ -107,6 +108,8 @@ def results_table(results: QuerySet[EvaluationResult], *, contacts: bool) -> pa.
         for name, get in base:
             columns[name].append(get(result))
         for key, value in (result.details or {}).items():
+            if key == "reasons":  # the Reason column, in the export's language
+                continue
             details.setdefault(key, [None] * n).append(_number(value))
         for values in details.values():
             if len(values) == n:  # this row has no such value

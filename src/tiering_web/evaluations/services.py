@@ -17,6 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 import tiering
+from tiering.reports.labels import lang_key
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.adapters import engine_inputs
@@ -120,18 +121,33 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str):
         )
     ruleset = version.ruleset
     rules = version.rules()
+    previous, overrides = _previous(ruleset), _overrides(ruleset)
     with engine_inputs() as inputs:
-        computed = tiering.evaluate(
-            rules,
-            inputs.customers,
-            inputs.transactions,
-            as_of=as_of,
-            previous=_previous(ruleset),
-            overrides=_overrides(ruleset),
-            lang=lang,
-            attributes=False,
-        )
+
+        def evaluate(language: str):
+            return tiering.evaluate(
+                rules,
+                inputs.customers,
+                inputs.transactions,
+                as_of=as_of,
+                previous=previous,
+                overrides=overrides,
+                lang=language,
+                attributes=False,
+            )
+
+        computed = evaluate(lang)
         rows = computed.to_pyarrow().to_pylist()
+        # the explanation in the other language too, so that each viewer reads it in
+        # theirs (the same grading, worded twice)
+        other = "en" if lang_key(lang) == "zh" else "zh"
+        worded = evaluate(other).to_pyarrow().select(["customer_id", "reason"]).to_pylist()
+    other_reason = {r["customer_id"]: r["reason"] for r in worded}
+    for row in rows:
+        row["reasons"] = {
+            lang_key(lang): row.get("reason"),
+            other: other_reason.get(row["customer_id"]),
+        }
     return rows, computed
 
 

@@ -67,6 +67,7 @@ _HIDDEN = frozenset(
         "override_expires",
         "grace_count",
         "missing",
+        "reasons",
         "cum_share_before",
         "r_split",
         "f_split",
@@ -141,3 +142,11 @@ def may_override(user) -> bool:
     from tiering_web.accounts.permissions import can_override
 
     return can_override(user)
+
+
+@register.filter
+def reason(result) -> str:
+    """An evaluation result's explanation in the viewer's language."""
+    from tiering_web.evaluations.explanations import reason_in
+
+    return reason_in(result, get_language())
