@@ -116,3 +116,21 @@ def test_other_rule_set_and_nothing_published(client, manager, customers, versio
     assert chosen.context["ruleset"] == other
     assert sum(r["customers"] for r in chosen.context["data"].tiers) == 6
     assert chosen.context["data"].migration is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_explanation_in_the_viewers_language(client, manager, customers, version):
+    """Given an evaluation run in Chinese and published, when C4's page is read in English
+    and in Chinese, then the explanation is in each reader's language."""
+    from django.urls import reverse
+
+    publish_evaluation(manager, run_evaluation(manager, version, AS_OF, lang="zh-hans"), "Q3")
+    client.force_login(manager)
+    english = client.get(reverse("customer_detail", args=["C4"]), **EN)
+    chinese = client.get(reverse("customer_detail", args=["C4"]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    (current,) = english.context["tiers"]
+    assert "营收" in current.result.reason  # stored as run
+    reasons = current.result.details["reasons"]
+    assert "revenue" in reasons["en"] and "营收" in reasons["zh"]
+    assert reasons["en"] in english.text.replace("&gt;", ">").replace("&lt;", "<")
+    assert reasons["zh"] in chinese.text.replace("&gt;", ">").replace("&lt;", "<")
