@@ -6,11 +6,12 @@ Separators follow the active language through Django's formats.
 """
 
 import math
+import re
 from decimal import Decimal
 
 from django import template
 from django.utils.formats import number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 
 from tiering.rules import METRICS, MONEY_METRICS
 from tiering_web.customers.models import Customer
@@ -150,3 +151,21 @@ def reason(result) -> str:
     from tiering_web.evaluations.explanations import reason_in
 
     return reason_in(result, get_language())
+
+
+#: The engine's flags (``tiering.evaluation.FLAG_NAMES``) as the reader's language says them.
+FLAGS = {
+    "loss_maker": gettext_lazy("loss-maker"),
+    "inactive": gettext_lazy("no orders in the period"),
+    "overdue": gettext_lazy("overdue against their buying rhythm"),
+    "band": gettext_lazy("kept by the downgrade band"),
+    "grace": gettext_lazy("kept during the downgrade grace period"),
+    "override": gettext_lazy("set by hand"),
+}
+
+
+@register.filter
+def flags(value: str) -> str:
+    """``"inactive;override"`` → "no orders in the period, set by hand" (translated)."""
+    names = [n for n in re.split(r"[;,\s]+", value or "") if n]
+    return ", ".join(str(FLAGS.get(n, n)) for n in names)

@@ -4,16 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_customer_list_indexes'),
-        ('evaluations', '0002_background_runs_and_schedules'),
-        ('rulesets', '0001_initial'),
+        ("customers", "0002_customer_list_indexes"),
+        ("evaluations", "0002_background_runs_and_schedules"),
+        ("rulesets", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='tierassignment',
-            index=models.Index(condition=models.Q(('valid_to__isnull', True)), fields=['ruleset', 'tier', 'customer'], name='open_tier_by_tier_idx'),
+            model_name="tierassignment",
+            index=models.Index(
+                condition=models.Q(("valid_to__isnull", True)),
+                fields=["ruleset", "tier", "customer"],
+                name="open_tier_by_tier_idx",
+            ),
         ),
     ]
