@@ -12,7 +12,13 @@ run evaluations   yes        yes        no               yes (drafts only)
 publish/discard   yes        yes        no               no
 set overrides     yes        yes        no               no
 issue API tokens  anyone's   own        own              own
+import files      yes        yes        no               no
+manage users      yes        see list   no               no
+audit log         yes        yes        no               no
 ================  =========  =========  ===============  =========
+
+Imports are decided by :func:`tiering_web.imports.services.can_import`; the last two rows
+by :func:`can_manage_users`/:func:`can_view_users` and :func:`can_view_audit` below.
 
 "Own" customers are those whose ``owner`` is the user. A superuser counts as an
 administrator; an inactive user may do nothing.
