@@ -1,6 +1,8 @@
 from django import forms
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -30,6 +32,26 @@ def with_current_tier(queryset: QuerySet, ruleset: RuleSet | None) -> QuerySet:
     """Annotate ``current_tier``: the open tier under ``ruleset`` (the primary one)."""
     tier = _open_tiers(ruleset).filter(customer=OuterRef("pk")).order_by().values("tier")[:1]
     return queryset.annotate(current_tier=Subquery(tier))
+
+
+class _Bigrams(Func):
+    """``tiering_bigrams(text)``: the distinct two-character pieces of a text (a SQL
+    function of PostgreSQL that customers migration 0004 creates, with its index)."""
+
+    function = "tiering_bigrams"
+    output_field = ArrayField(TextField())
+
+
+def _search(q: str) -> Q:
+    """Customers whose code or name contains ``q`` (any case).
+
+    On PostgreSQL trigram indexes answer three characters or more; a two-character query
+    (Chinese names are searched by two-character words: 华泰, 机械) uses the index of
+    two-character pieces of the name instead, and matches codes exactly (every code
+    contains "C0")."""
+    if len(q) == 2 and connection.vendor == "postgresql":
+        return Q(code__iexact=q) | (Q(_name_bigrams__contains=[q.upper()]) & Q(name__icontains=q))
+    return Q(code__icontains=q) | Q(name__icontains=q)
 
 
 def _industries() -> list[str]:
@@ -92,7 +114,9 @@ class CustomerFilterForm(forms.Form):
         """The customers that match the form, with their current tier, sorted."""
         data = self.cleaned_data if self.is_valid() else {}
         if q := (data.get("q") or "").strip():
-            customers = customers.filter(Q(code__icontains=q) | Q(name__icontains=q))
+            if len(q) == 2 and connection.vendor == "postgresql":
+                customers = customers.alias(_name_bigrams=_Bigrams(Upper("name")))
+            customers = customers.filter(_search(q))
         if tier := data.get("tier"):
             customers = customers.filter(
                 Exists(_open_tiers(self.ruleset).filter(customer=OuterRef("pk"), tier=tier))
