@@ -8,6 +8,7 @@ from typing import Any, Literal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema
 from ninja import Status as Response
 from ninja.pagination import PageNumberPagination, paginate
@@ -25,6 +26,7 @@ from tiering_web.customers.services import (
     do_update_customer,
     do_upsert_transactions,
 )
+from tiering_web.evaluations.explanations import reason_in
 from tiering_web.evaluations.models import EvaluationResult, TierAssignment
 
 router = Router(tags=["customers"])
@@ -188,6 +190,11 @@ class FactorOut(Schema):
     flags: str
     change: str
     details: dict[str, Any] = Field(description="every value the engine computed")
+
+    @staticmethod
+    def resolve_reason(obj) -> str:
+        """In the request's language (Accept-Language), from the two kept per result."""
+        return reason_in(obj, get_language())
 
 
 class CurrentTierOut(Schema):
