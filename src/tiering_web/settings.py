@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "tiering_web.evaluations",
     "tiering_web.imports",
     "tiering_web.dashboard",
+    "tiering_web.policies",
     "tiering_web.demo",
 ]
 

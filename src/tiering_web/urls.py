@@ -22,6 +22,7 @@ urlpatterns = [
     path("imports/", include("tiering_web.imports.urls")),
     path("users/", include("tiering_web.accounts.urls")),
     path("audit/", include("tiering_web.audit.urls")),
+    path("policies/", include("tiering_web.policies.urls")),
     path("login/", include("tiering_web.accounts.login_urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
