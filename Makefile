@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := demo
-EXAMPLES := scorecard pareto rfm membership prospects clv
+EXAMPLES := scorecard pareto rfm membership prospects clv collection
 WEB    := $(BIN)/tiering-web
 
 .PHONY: install run demo web test lint format lock bench clean
@@ -28,7 +28,8 @@ demo: install
 	$(BIN)/tiering demo-data $(DEMO) --customers 2000 --seed 1
 	@for rules in $(EXAMPLES); do \
 	  $(BIN)/tiering evaluate examples/$$rules.yaml --customers $(DEMO)/customers.xlsx \
-	    --transactions $(DEMO)/交易记录.csv --out $(DEMO)/$$rules.xlsx || exit 1; \
+	    --transactions $(DEMO)/交易记录.csv --payments $(DEMO)/回款记录.csv \
+	    --out $(DEMO)/$$rules.xlsx || exit 1; \
 	done
 	$(BIN)/tiering report examples/pareto.yaml --customers $(DEMO)/customers.xlsx \
 	  --transactions $(DEMO)/交易记录.csv --html $(DEMO)/report.html --xlsx $(DEMO)/report.xlsx

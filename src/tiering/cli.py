@@ -51,6 +51,16 @@ Lang = Annotated[
 ]
 
 
+Payments = Annotated[
+    str | None,
+    typer.Option(
+        help="Payments received (回款) file: .csv, .parquet, .xlsx; needed by the payment "
+        "metrics (payments, collection_rate, receivables, receivables_turnover), "
+        "not read otherwise."
+    ),
+]
+
+
 def _t(lang: str, en: str, zh: str) -> str:
     return zh if lang.startswith("zh") else en
 
@@ -122,6 +132,7 @@ def evaluate(
     rules: Annotated[Path, typer.Argument(help="The rule file (YAML).")],
     customers: Annotated[str, typer.Option(help="Customers file: .csv, .parquet, .xlsx[#Sheet].")],
     transactions: Annotated[str, typer.Option(help="Transactions file: .csv, .parquet, .xlsx.")],
+    payments: Payments = None,
     out_path: Annotated[
         Path | None,
         typer.Option("--out", help="Write one row per customer: .csv, .parquet, .xlsx."),
@@ -142,6 +153,7 @@ def evaluate(
     stages = {
         "customers": _t(lang, "Reading customers", "读取客户"),
         "transactions": _t(lang, "Reading transactions", "读取交易"),
+        "payments": _t(lang, "Reading payments", "读取回款"),
         "grading": _t(lang, "Preparing grades", "准备评级"),
         "predicting": _t(lang, "Predicting value", "预测客户价值"),
         "computing": _t(lang, "Grading", "评级计算"),
@@ -169,6 +181,7 @@ def evaluate(
                 rules,
                 customers,
                 transactions,
+                payments=payments,
                 as_of=as_of_date,
                 previous=previous,
                 overrides=overrides,
@@ -298,6 +311,7 @@ def report(
     rules: Annotated[Path, typer.Argument(help="The rule file (YAML) that grades the customers.")],
     customers: Annotated[str, typer.Option(help="Customers file: .csv, .parquet, .xlsx[#Sheet].")],
     transactions: Annotated[str, typer.Option(help="Transactions file: .csv, .parquet, .xlsx.")],
+    payments: Payments = None,
     as_of: Annotated[
         str | None, typer.Option(help="Evaluation date (default: the rule file's as_of).")
     ] = None,
@@ -331,7 +345,13 @@ def report(
         with _progress(lang) as progress:
             progress.add_task(_t(lang, "Grading and analysing", "评级与分析"), total=None)
             ev = run(
-                rules, customers, transactions, as_of=as_of_date, lang=lang, extra_metrics=extra
+                rules,
+                customers,
+                transactions,
+                payments=payments,
+                as_of=as_of_date,
+                lang=lang,
+                extra_metrics=extra,
             )
             results = ev.table.cache()
             built = reports.build_report(
@@ -357,6 +377,7 @@ def simulate(
     against: Annotated[Path, typer.Option(help="The rule file in use today.")],
     customers: Annotated[str, typer.Option(help="Customers file: .csv, .parquet, .xlsx[#Sheet].")],
     transactions: Annotated[str, typer.Option(help="Transactions file: .csv, .parquet, .xlsx.")],
+    payments: Payments = None,
     as_of: Annotated[
         str | None, typer.Option(help="Evaluation date (default: each rule file's as_of).")
     ] = None,
@@ -375,8 +396,12 @@ def simulate(
             progress.add_task(
                 _t(lang, "Grading under both rule files", "按两套规则评级"), total=None
             )
-            current = run(against, customers, transactions, as_of=as_of_date, lang=lang)
-            new = run(proposed, customers, transactions, as_of=as_of_date, lang=lang)
+            current = run(
+                against, customers, transactions, payments=payments, as_of=as_of_date, lang=lang
+            )
+            new = run(
+                proposed, customers, transactions, payments=payments, as_of=as_of_date, lang=lang
+            )
             current_results, new_results = current.table.cache(), new.table.cache()
             comparison = reports.compare(
                 current_results, new_results, current.rules.tier_names, new.rules.tier_names
@@ -584,11 +609,15 @@ def demo_data(
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 1,
     fmt: Annotated[
-        str, typer.Option("--format", help="xlsx (customers.xlsx + 交易记录.csv), csv or parquet.")
+        str,
+        typer.Option(
+            "--format", help="xlsx (customers.xlsx + 交易记录.csv + 回款记录.csv), csv or parquet."
+        ),
     ] = "xlsx",
     lang: Lang = None,
 ) -> None:
-    """Generate a realistic, seeded demo company: customers and three years of orders."""
+    """Generate a realistic, seeded demo company: customers, three years of orders and the
+    payments received for them."""
     lang = _check_lang(lang)
     if fmt not in ("xlsx", "csv", "parquet"):
         raise typer.BadParameter("use xlsx, csv or parquet", param_hint="--format")
@@ -608,10 +637,12 @@ def demo_data(
     out.print(
         _t(
             lang,
-            f"Wrote {files.customer_count:,} customers to {files.customers} and "
-            f"{files.transaction_count:,} transactions to {files.transactions}",
-            f"已生成 {files.customer_count:,} 个客户（{files.customers}）和 "
-            f"{files.transaction_count:,} 条交易（{files.transactions}）",
+            f"Wrote {files.customer_count:,} customers to {files.customers}, "
+            f"{files.transaction_count:,} transactions to {files.transactions} and "
+            f"{files.payment_count:,} payments to {files.payments}",
+            f"已生成 {files.customer_count:,} 个客户（{files.customers}）、"
+            f"{files.transaction_count:,} 条交易（{files.transactions}）和 "
+            f"{files.payment_count:,} 条回款（{files.payments}）",
         ),
         highlight=False,
     )

@@ -13,6 +13,9 @@ rule file's ``columns:`` mapping, then by common Chinese headers (客户编号, 
 成本...). Dates may be written 2026-06-30, 2026/6/30, 20260630 or 2026年6月30日; amounts may
 carry thousands separators and ¥/元.
 
+An optional payments (回款) file is read the same way: ``customer_id``, ``date``,
+``amount`` (``DECIMAL(18, 2)``; negative for a refund), with 回款日期/回款金额 recognised.
+
 Every problem is reported as an :class:`~tiering.exceptions.InputError` naming the file
 and, per bad row, the row number as a spreadsheet shows it (header = row 1), the column
 and the value. Nothing is half-loaded: the tables exist only once both files are valid.
@@ -54,6 +57,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "amount": ("金额", "交易金额", "订单金额", "销售金额", "销售额", "价税合计", "含税金额"),
     "cost": ("成本", "成本金额", "销售成本"),
 }
+#: The headers recognised in a payments (回款) file: its own words first, then the usual.
+PAYMENT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "customer_id": SYNONYMS["customer_id"],
+    "date": ("回款日期", "收款日期", "到账日期", "付款日期", *SYNONYMS["date"], "payment_date"),
+    "amount": ("回款金额", "收款金额", "到账金额", "付款金额", "金额", "payment", "payment_amount"),
+}
 
 MONEY = "DECIMAL(18, 2)"
 _SUFFIXES = {
@@ -77,11 +86,20 @@ class Inputs:
     customers_file: str = "<customers>"
     transactions_file: str = "<transactions>"
     transactions_id_column: str = "customer_id"
+    payments: ibis.Table | None = None
+    payments_file: str = "<payments>"
+    payments_id_column: str = "customer_id"
 
     def unknown_customers_error(self, ids: list[str]) -> InputError:
         """The error naming the transaction rows whose customer ids are unknown."""
         return unknown_customers_error(
             self.con, self.transactions_file, ids, self.transactions_id_column
+        )
+
+    def unknown_payers_error(self, ids: list[str]) -> InputError:
+        """The error naming the payment rows whose customer ids are unknown."""
+        return unknown_customers_error(
+            self.con, self.payments_file, ids, self.payments_id_column, "tiering_payments"
         )
 
 
@@ -217,7 +235,9 @@ class Source:
             self._tmp = None
 
     # header mapping
-    def resolve(self, ours: str, mapping: dict[str, str]) -> str | None:
+    def resolve(
+        self, ours: str, mapping: dict[str, str], synonyms: dict[str, tuple[str, ...]] = SYNONYMS
+    ) -> str | None:
         """The file's header for our column ``ours``, or None."""
         theirs = mapping.get(ours)
         if theirs and theirs in self.types:
@@ -225,15 +245,17 @@ class Source:
         if ours in self.types:
             return ours
         lowered = {c.lower(): c for c in self.types}
-        for candidate in SYNONYMS.get(ours, ()):
+        for candidate in synonyms.get(ours, ()):
             if candidate in self.types:
                 return candidate
             if candidate.lower() in lowered:
                 return lowered[candidate.lower()]
         return None
 
-    def require(self, ours: str, mapping: dict[str, str]) -> str:
-        found = self.resolve(ours, mapping)
+    def require(
+        self, ours: str, mapping: dict[str, str], synonyms: dict[str, tuple[str, ...]] = SYNONYMS
+    ) -> str:
+        found = self.resolve(ours, mapping, synonyms)
         if found is None:
             wanted = mapping.get(ours, ours)
             have = ", ".join(self.types)
@@ -437,6 +459,7 @@ def money_sql(col: str, duck_type: str) -> str:
 def read_inputs(
     customers: str | Path,
     transactions: str | Path,
+    payments: str | Path | None = None,
     *,
     columns: Iterable[tuple[str, str]] = (),
     con: ibis.BaseBackend | None = None,
@@ -450,6 +473,9 @@ def read_inputs(
     ----------
     customers, transactions
         Paths to CSV, Parquet or Excel files (``book.xlsx#Sheet`` picks a sheet).
+    payments
+        Optionally, a payments (回款) file: ``customer_id``, ``date``, ``amount`` (headers
+        such as 客户编号, 回款日期, 回款金额 are recognised), checked like the transactions.
     columns
         The rule file's ``columns:`` mapping as ``(our_name, file_header)`` pairs.
     con
@@ -460,13 +486,13 @@ def read_inputs(
         Customer columns to read as dates (e.g. an expected close date), checked like the
         transactions' dates.
     check_unknown
-        Check that every transaction's customer is in the customers file. :func:`evaluate`
-        passes False and makes the same check on the ids it groups anyway.
+        Check that every transaction's (and payment's) customer is in the customers file.
+        :func:`evaluate` passes False and makes the same check on the ids it groups anyway.
 
     Returns
     -------
     Inputs
-        Both tables, converted and checked.
+        The tables, converted and checked.
 
     Raises
     ------
@@ -489,9 +515,17 @@ def read_inputs(
     # the loaded table keeps each row's number (_row) for error messages; callers get the
     # four columns
     transactions_table = con.table(tx_table).drop("_row")
-    return Inputs(
+    inputs = Inputs(
         con, con.table(cust_table), transactions_table, src_c.spec, src_t.spec, src_t.id_column
     )
+    if payments is not None:
+        step("payments")
+        src_p = Source(con, payments, "payments")
+        with _unreadable(src_p):
+            pay_table = _load_payments(src_p, mapping, cust_table, check_unknown)
+        inputs.payments = con.table(pay_table).drop("_row")
+        inputs.payments_file, inputs.payments_id_column = src_p.spec, src_p.id_column
+    return inputs
 
 
 def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str]) -> str:
@@ -634,6 +668,97 @@ def _load_transactions(
             )
     src.id_column = cols["customer_id"]
     return "tiering_transactions"
+
+
+@dataclass
+class PaymentsInput:
+    """A payments file read alone (when the other inputs are tables), checked."""
+
+    con: ibis.BaseBackend
+    table: ibis.Table
+    file: str
+    id_column: str
+
+    def unknown_customers_error(self, ids: list[str]) -> InputError:
+        """The error naming the payment rows whose customer ids are unknown."""
+        return unknown_customers_error(self.con, self.file, ids, self.id_column, "tiering_payments")
+
+
+def read_payments(
+    payments: str | Path, *, columns: Iterable[tuple[str, str]] = (), con=None
+) -> PaymentsInput:
+    """Read, map and check a payments file on its own (its customer ids are checked by
+    the caller, e.g. :func:`tiering.evaluate`, against customers it holds as tables)."""
+    con = con or connect()
+    src = Source(con, payments, "payments")
+    with _unreadable(src):
+        name = _load_payments(src, dict(columns), "", check_unknown=False)
+    return PaymentsInput(con, con.table(name).drop("_row"), src.spec, src.id_column)
+
+
+def _load_payments(
+    src: Source, mapping: dict[str, str], customers: str, check_unknown: bool = True
+) -> str:
+    """The payments file as ``tiering_payments`` (customer_id, date, amount, _row), every
+    bad cell reported with its row; a negative amount is a refund."""
+    cols = {
+        ours: src.require(ours, mapping, PAYMENT_SYNONYMS)
+        for ours in ("customer_id", "date", "amount")
+    }
+    id_sql = _id_sql(src, cols["customer_id"])
+    date_expr = date_sql(cols["date"], src.types[cols["date"]])
+    amount_expr = money_sql(cols["amount"], src.types[cols["amount"]])
+    db = src.db
+    _sql(
+        db,
+        f"CREATE OR REPLACE TEMP {src.materialize} tiering_payments AS SELECT "
+        f"{id_sql} AS customer_id, {date_expr} AS date, {amount_expr} AS amount, "
+        f"{src.row_column} AS _row FROM {src.view}",
+    )
+    bad = _sql(
+        db,
+        "SELECT count(*) FILTER (customer_id IS NULL), count(*) FILTER (date IS NULL), "
+        "count(*) FILTER (amount IS NULL) FROM tiering_payments",
+    )[0]
+    checks = [
+        (bad[0], f"{id_sql} IS NULL", cols["customer_id"], "empty customer id", "客户编号为空"),
+        (
+            bad[1],
+            f"({date_expr}) IS NULL",
+            cols["date"],
+            "not a date (write e.g. 2026-06-30)",
+            "不是日期（应写如 2026-06-30）",
+        ),
+        (
+            bad[2],
+            f"({amount_expr}) IS NULL",
+            cols["amount"],
+            "not an amount (write e.g. 1234.50)",
+            "不是金额（应写如 1234.50）",
+        ),
+    ]
+    issues: list[RowIssue] = []
+    total = 0
+    for count, condition, column, en, zh in checks:
+        if count:
+            found, n = src.bad_rows(condition, column, en, zh)
+            issues += found
+            total += n
+    if total:
+        issues.sort(key=lambda i: i.row or 0)
+        raise InputError(src.spec, issues, total)
+    if check_unknown:
+        unknown = _sql(
+            db,
+            "SELECT DISTINCT customer_id FROM tiering_payments "
+            f"ANTI JOIN {customers} USING (customer_id) LIMIT {InputError.MAX_SHOWN}",
+        )
+        if unknown:
+            raise unknown_customers_error(
+                src.con, src.spec, [u[0] for u in unknown], cols["customer_id"], "tiering_payments"
+            )
+    src.id_column = cols["customer_id"]
+    return "tiering_payments"
 
 
 def unknown_customers_error(

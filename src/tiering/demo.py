@@ -22,10 +22,17 @@ behaves like the real thing, without anyone's real customers:
 - about 3% of orders are returns (类型=退货) with a negative amount and a negative (reversed)
   cost, sized from the customer's typical order.
 
+Payments received (回款单号, 客户编号, 回款日期, 回款金额) follow the sales: about 78% of
+customers pay every invoice in full some two to eight weeks after it, 14% pay in full but
+slowly (two to eight months), 8% pay only part of each invoice (40–90%) after one to
+three months; a return is deducted from the customer's next invoice. Payments falling
+after ``end`` are not made yet (they are the receivables at ``end``).
+
 Everything is drawn from one ``numpy.random.default_rng(seed)`` in a fixed order and is
 vectorised, so a given (seed, customers, start, end) always gives the same data, whatever
 the output format, and a million customers (about ten million transactions) take well
-under a minute in parquet.
+under a minute in parquet. The payments draw from a second generator seeded by
+``(seed, 1)``, so the customers and transactions are the same as before payments existed.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ import pyarrow.parquet as pq
 __all__ = [
     "CUSTOMER_COLUMNS",
     "MAX_XLSX_CUSTOMERS",
+    "PAYMENT_COLUMNS",
     "TRANSACTION_COLUMNS",
     "DemoFiles",
     "generate_demo",
@@ -69,6 +77,7 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
     "预计成交日期",
 )
 TRANSACTION_COLUMNS: tuple[str, ...] = ("单号", "客户编号", "日期", "金额", "成本", "类型")
+PAYMENT_COLUMNS: tuple[str, ...] = ("回款单号", "客户编号", "回款日期", "回款金额")
 MAX_XLSX_CUSTOMERS = 1_000_000
 FORMATS = ("xlsx", "csv", "parquet")
 
@@ -175,6 +184,8 @@ class DemoFiles:
     transactions: Path
     customer_count: int
     transaction_count: int
+    payments: Path | None = None
+    payment_count: int = 0
 
 
 def generate_demo(
@@ -190,10 +201,16 @@ def generate_demo(
 
     Files (the directory is created if missing; each file is written atomically):
 
-    - ``fmt="xlsx"``: ``customers.xlsx`` and ``交易记录.csv`` (UTF-8 with BOM); at most
-      1,000,000 customers (an Excel sheet holds 1,048,576 rows), use parquet above that;
-    - ``fmt="csv"``: ``customers.csv`` and ``交易记录.csv`` (both UTF-8 with BOM);
-    - ``fmt="parquet"``: ``customers.parquet`` and ``transactions.parquet``.
+    - ``fmt="xlsx"``: ``customers.xlsx``, ``交易记录.csv`` and ``回款记录.csv`` (UTF-8 with
+      BOM); at most 1,000,000 customers (an Excel sheet holds 1,048,576 rows), use parquet
+      above that;
+    - ``fmt="csv"``: ``customers.csv``, ``交易记录.csv`` and ``回款记录.csv`` (all UTF-8
+      with BOM);
+    - ``fmt="parquet"``: ``customers.parquet``, ``transactions.parquet`` and
+      ``payments.parquet``.
+
+    Payments carry :data:`PAYMENT_COLUMNS` (回款日期 a date, 回款金额 positive, as 金额 is
+    written), sorted by date, then customer; 回款单号 is ``HK`` + the date + a sequence.
 
     Customers carry the columns in :data:`CUSTOMER_COLUMNS`, all text; 预计成交日期 is an
     ISO ``YYYY-MM-DD`` string for prospects and empty (null) for everyone else.
@@ -257,6 +274,9 @@ def generate_demo(
     ids = _customer_ids(customers)
     customer_table = _customer_table(people, ids)
     transaction_table = _transaction_table(ledger, ids, start, end)
+    payment_table = _payment_table(
+        _make_payments(np.random.default_rng((seed, 1)), ledger, customers, end), ids, start, end
+    )
     del ledger
     report("writing customers", 0.5)
 
@@ -266,6 +286,8 @@ def generate_demo(
         _write_parquet(customer_table, customers_path)
         report("writing transactions", 0.6)
         _write_parquet(_transactions_for_parquet(transaction_table), transactions_path)
+        payments_path = out / "payments.parquet"
+        _write_parquet(_transactions_for_parquet(payment_table, ("回款金额",)), payments_path)
     else:
         transactions_path = out / "交易记录.csv"
         if fmt == "xlsx":
@@ -279,12 +301,16 @@ def generate_demo(
             _write_csv(customer_table, customers_path)
             report("writing transactions", 0.6)
         _write_csv(_transactions_for_csv(transaction_table), transactions_path)
+        payments_path = out / "回款记录.csv"
+        _write_csv(_transactions_for_csv(payment_table, ("回款金额",)), payments_path)
     report("done", 1.0)
     return DemoFiles(
         customers=customers_path,
         transactions=transactions_path,
         customer_count=customer_table.num_rows,
         transaction_count=transaction_table.num_rows,
+        payments=payments_path,
+        payment_count=payment_table.num_rows,
     )
 
 
@@ -743,19 +769,101 @@ def _transaction_table(ledger: _Ledger, ids: pa.Array, start: date, end: date) -
 
 _TYPES_ARR = pa.array(list(_TYPES))
 
+# ---------------------------------------------------------------------------------------
+# Payments
+# ---------------------------------------------------------------------------------------
 
-def _transactions_for_parquet(table: pa.Table) -> pa.Table:
-    """金额 and 成本 from integer cents to float64 yuan."""
-    for name in ("金额", "成本"):
+_PAYER_P = (0.78, 0.14, 0.08)  # pays in full / pays slowly / pays part
+_PROMPT, _SLOW, _PARTIAL = 0, 1, 2
+
+
+@dataclass
+class _Payments:
+    customer: np.ndarray  # int32 customer position, sorted with day
+    day: np.ndarray  # int32 days since epoch
+    amount: np.ndarray  # int64 cents, positive
+
+
+def _make_payments(rng: np.random.Generator, ledger: _Ledger, n: int, end: date) -> _Payments:
+    """One payment per sale, after a delay that depends on the customer's habit; a return
+    is deducted from the customer's next sale; payments after ``end`` are not made."""
+    habit = _categorical(rng, _PAYER_P, n)
+    if n:
+        habit[0] = _PROMPT  # the key account pays on time
+    # the ledger by customer, then day (stable: the same day keeps the ledger's order)
+    order = np.lexsort((ledger.day, ledger.customer))
+    customer = ledger.customer[order].astype(np.int64)
+    day = ledger.day[order].astype(np.int64)
+    amount = ledger.amount[order]
+    is_return = ledger.is_return[order]
+    total = len(day)
+    # each return goes to the customer's next sale (the nearest sale row after it)
+    big = np.int64(total)
+    own = np.where(is_return, big, np.arange(total, dtype=np.int64))
+    next_sale = np.minimum.accumulate(own[::-1])[::-1] if total else own
+    due = np.where(is_return, 0, amount).astype(np.int64)
+    netted = is_return & (next_sale < big)
+    netted[netted] &= customer[next_sale[netted]] == customer[netted]
+    np.add.at(due, next_sale[netted], amount[netted])
+    due = np.maximum(due, 0)
+
+    kind = habit[customer]
+    delay = np.select(
+        [kind == _SLOW, kind == _PARTIAL],
+        [60 + rng.gamma(2.0, 40.0, total), 30 + rng.gamma(2.0, 15.0, total)],
+        14 + rng.gamma(2.0, 10.0, total),
+    ).astype(np.int64)
+    share = np.where(kind == _PARTIAL, rng.uniform(0.4, 0.9, total), 1.0)
+    paid = np.rint(due * share).astype(np.int64)
+    when = day + delay
+    keep = ~is_return & (paid > 0) & (when <= _days(end))
+    key = when[keep] * np.int64(max(n, 1)) + customer[keep]
+    sort = np.argsort(key, kind="stable")
+    return _Payments(
+        customer=customer[keep][sort].astype(np.int32),
+        day=when[keep][sort].astype(np.int32),
+        amount=paid[keep][sort],
+    )
+
+
+def _payment_table(payments: _Payments, ids: pa.Array, start: date, end: date) -> pa.Table:
+    d0 = _days(start)
+    total = len(payments.day)
+    first_of_day = np.searchsorted(payments.day, payments.day, side="left")
+    seq = np.arange(1, total + 1, dtype=np.int64) - first_of_day
+    seq_width = max(4, len(str(int(seq.max())))) if total else 4
+    all_days = [_EPOCH + timedelta(days=d) for d in range(d0, _days(end) + 1)]
+    compact = pa.array([d.strftime("%Y%m%d") for d in all_days])
+    numbers = pc.binary_join_element_wise(
+        "HK",
+        compact.take(pa.array(payments.day.astype(np.int64) - d0)),
+        "-",
+        pc.utf8_lpad(pc.cast(pa.array(seq), pa.string()), seq_width, "0"),
+        "",
+    )
+    return pa.table(
+        [
+            numbers,
+            ids.take(pa.array(payments.customer)),
+            pa.array(payments.day).cast(pa.date32()),
+            pa.array(payments.amount),
+        ],
+        names=list(PAYMENT_COLUMNS),
+    )
+
+
+def _transactions_for_parquet(table: pa.Table, names=("金额", "成本")) -> pa.Table:
+    """金额 and 成本 (or ``names``) from integer cents to float64 yuan."""
+    for name in names:
         cents = table.column(name).to_numpy()
         i = table.schema.get_field_index(name)
         table = table.set_column(i, name, pa.array(cents / 100.0))
     return table
 
 
-def _transactions_for_csv(table: pa.Table) -> pa.Table:
-    """金额 and 成本 from integer cents to text with exactly two decimals."""
-    for name in ("金额", "成本"):
+def _transactions_for_csv(table: pa.Table, names=("金额", "成本")) -> pa.Table:
+    """金额 and 成本 (or ``names``) from integer cents to text with exactly two decimals."""
+    for name in names:
         i = table.schema.get_field_index(name)
         table = table.set_column(i, name, _cents_text(table.column(name).to_numpy()))
     return table

@@ -21,10 +21,18 @@ from tiering.exceptions import InputError, RowIssue, RuleError, TieringError
 from tiering.grading import GRADERS
 from tiering.grading.common import concat, join_on_customer, label, zh
 from tiering.history import Override, add_change, apply_overrides, apply_previous, parse_overrides
-from tiering.metrics import aggregate_transactions, compute_metrics
+from tiering.metrics import aggregate_payments, aggregate_transactions, compute_metrics
 from tiering.periods import parse_date
 from tiering.prediction import add_predictions
-from tiering.rules import METRICS, PREDICTED, RuleSet, Window, load_rules, parse_rules
+from tiering.rules import (
+    METRICS,
+    PAYMENT_METRICS,
+    PREDICTED,
+    RuleSet,
+    Window,
+    load_rules,
+    parse_rules,
+)
 
 #: The order of the leading output columns (those present).
 LEADING = (
@@ -131,11 +139,37 @@ def _normalise_transactions(t: ir.Table) -> ir.Table:
     return t.select(**cols).mutate(cost=ibis.coalesce(ibis._.cost, 0))
 
 
+def _normalise_payments(t: ir.Table) -> ir.Table:
+    missing = [c for c in ("customer_id", "date", "amount") if c not in t.columns]
+    if missing:
+        raise InputError(
+            "<payments>", [RowIssue(None, c, None, "missing column", "缺少列") for c in missing]
+        )
+    return t.select(
+        customer_id=t.customer_id.cast("string"),
+        date=t.date if t.date.type().is_date() else t.date.cast("date"),
+        amount=t.amount,
+    )
+
+
+def _payments_missing(metrics: list[str]) -> TieringError:
+    """The error for rules that read payment metrics when no payments were given."""
+    en = ", ".join(f"{m} ({METRICS[m][0]})" for m in metrics)
+    zh_names = "、".join(f"{m}（{METRICS[m][1]}）" for m in metrics)
+    return TieringError(
+        f"the rules use {en}, computed from the payments received: pass the payments "
+        "(payments=... in Python, --payments FILE on the command line)",
+        f"规则使用了 {zh_names}，需要回款数据：请传入回款记录"
+        "（Python 中 payments=...，命令行 --payments 文件）",
+    )
+
+
 def evaluate(
     rules: RuleSet | str | Path | dict,
     customers: TableLike,
     transactions: TableLike,
     *,
+    payments: TableLike | None = None,
     as_of: dt.date | str | None = None,
     previous: TableLike | None = None,
     overrides: TableLike | list[Override] | None = None,
@@ -157,6 +191,12 @@ def evaluate(
         or tables already loaded: Ibis tables (on any backend, e.g. a Spark session),
         Arrow tables or pandas DataFrames with columns ``customer_id`` (+ attributes) and
         ``customer_id, date, amount[, cost]``.
+    payments
+        The payments received (回款), as a path (CSV, Parquet, Excel; headers such as
+        客户编号, 回款日期, 回款金额 recognised) or a table with ``customer_id, date,
+        amount``. Needed only by the payment metrics (``payments``, ``collection_rate``,
+        ``receivables``, ``receivables_turnover``): a rule using one without payments is a
+        :class:`TieringError`; when no rule needs them they are not read.
     as_of
         The evaluation date; defaults to the rule file's ``as_of``. Required one way or the
         other: the engine never assumes "today".
@@ -175,9 +215,9 @@ def evaluate(
         More metrics to compute and output besides those the rules use (e.g.
         ``("tenure_days", "p_alive")`` for the churn warning of a report).
     unknown_customers
-        ``"error"`` (the default): transactions of customers missing from ``customers`` are
-        an :class:`InputError` naming them; ``"ignore"``: they are left out, e.g. to grade
-        one region's customers against the whole ledger.
+        ``"error"`` (the default): transactions (and payments) of customers missing from
+        ``customers`` are an :class:`InputError` naming them; ``"ignore"``: they are left
+        out, e.g. to grade one region's customers against the whole ledger.
     con
         The DuckDB backend to read files into (a new in-memory one by default).
     progress
@@ -207,6 +247,16 @@ def evaluate(
             "缺少评估日期：请传入 --as-of 或在规则文件中设置 as_of",
         )
     as_of = parse_date(as_of)
+    unknown_metrics = [m for m in extra_metrics if m not in METRICS]
+    if unknown_metrics:
+        raise ValueError(f"unknown metrics: {', '.join(unknown_metrics)}")
+    needed = _needed(rules) | set(extra_metrics)
+    paying = sorted(needed & PAYMENT_METRICS)
+    if paying and payments is None:
+        raise _payments_missing(paying)
+    if not paying:
+        payments = None  # not read at all when no rule needs them
+    payments_path = payments if isinstance(payments, str | Path) else None
 
     date_attrs = []
     if isinstance(rules.method, Window):
@@ -217,6 +267,7 @@ def evaluate(
         inputs = data_mod.read_inputs(
             customers,
             transactions,
+            payments_path,
             columns=rules.columns,
             con=con,
             progress=progress,
@@ -235,6 +286,18 @@ def evaluate(
                 "<customers>", [RowIssue(None, "customer_id", None, "missing column", "缺少列")]
             )
         cust = cust.mutate(customer_id=cust.customer_id.cast("string"))
+    pay, pay_file = None, None
+    if payments is not None:
+        if inputs is not None and inputs.payments is not None:
+            pay = inputs.payments
+        elif payments_path is not None:
+            step("payments")
+            pay_file = data_mod.read_payments(payments_path, columns=rules.columns, con=con)
+            pay = pay_file.table
+            if isinstance(customers, ir.Table):  # on another backend: hand it over as data
+                pay = ibis.memtable(pay.to_pyarrow())
+        else:
+            pay = _normalise_payments(_table(payments, con, "tiering_payments_in"))
 
     problems = rules.attribute_problems([c for c in cust.columns if c != "customer_id"])
     if problems:
@@ -262,21 +325,10 @@ def evaluate(
     # sorts then move a few columns, not the whole customer record
     used = [r.split(".", 1)[1] for r in rules.metric_refs() if r.startswith("attribute.")]
     narrow = cust.select("customer_id", *dict.fromkeys(used))
-    unknown_metrics = [m for m in extra_metrics if m not in METRICS]
-    if unknown_metrics:
-        raise ValueError(f"unknown metrics: {', '.join(unknown_metrics)}")
-    needed = _needed(rules) | set(extra_metrics)
     per_customer = aggregate_transactions(
         tx, as_of=as_of, lookback=rules.lookback, needed=needed
     ).cache()
-    unknown = (
-        per_customer.anti_join(cust, "customer_id")
-        .select("customer_id")
-        .limit(InputError.MAX_SHOWN)
-        .to_pyarrow()
-        .column("customer_id")
-        .to_pylist()
-    )
+    unknown = _unknown_ids(per_customer, cust)
     if unknown and unknown_customers == "error":
         if inputs is not None:
             raise inputs.unknown_customers_error(unknown)
@@ -293,6 +345,28 @@ def evaluate(
                 for i in unknown
             ],
         )
+    per_payer = None
+    if pay is not None:
+        per_payer = aggregate_payments(pay, as_of=as_of, lookback=rules.lookback).cache()
+        unknown = _unknown_ids(per_payer, cust)
+        if unknown and unknown_customers == "error":
+            if inputs is not None and inputs.payments is not None:
+                raise inputs.unknown_payers_error(unknown)
+            if pay_file is not None:
+                raise pay_file.unknown_customers_error(unknown)
+            raise InputError(
+                "<payments>",
+                [
+                    RowIssue(
+                        None,
+                        "customer_id",
+                        i,
+                        "customer id not in the customers table",
+                        "客户表中没有该客户编号",
+                    )
+                    for i in unknown
+                ],
+            )
     metrics = compute_metrics(
         narrow,
         tx,
@@ -300,6 +374,7 @@ def evaluate(
         lookback=rules.lookback,
         needed=needed,
         per_customer=per_customer,
+        per_customer_payments=per_payer,
     )
     predicted = needed & PREDICTED
     if predicted:
@@ -320,6 +395,18 @@ def evaluate(
 
     graded = _finish(graded, lang, cust if attributes else None, used)
     return Evaluation(graded, rules, as_of, lang, expired, has_previous)
+
+
+def _unknown_ids(grouped: ir.Table, customers: ir.Table) -> list[str]:
+    """The first ids of ``grouped`` (one row per id) that are not among ``customers``."""
+    return (
+        grouped.anti_join(customers, "customer_id")
+        .select("customer_id")
+        .limit(InputError.MAX_SHOWN)
+        .to_pyarrow()
+        .column("customer_id")
+        .to_pylist()
+    )
 
 
 def _side_table(value, con, label: str, required: tuple[str, ...]) -> ir.Table:

@@ -16,11 +16,20 @@ lifetime_revenue    sum of amount over all history up to as_of
 lifetime_orders     number of transactions over all history up to as_of
 growth              revenue / revenue of the preceding window of the same length − 1;
                     empty when that revenue is 0 (needs a lookback)
+payments            sum of the payments received (回款) in the window; 0 if none
+collection_rate     payments / revenue; empty when revenue ≤ 0
+receivables         what the customer owes at as_of: net revenue (orders less returns) of
+                    all history up to as_of − all payments up to as_of; negative when
+                    the customer paid ahead (prepaid); 0 if neither
+receivables_turnover
+                    revenue / receivables; empty when receivables ≤ 0. Days to collect
+                    (DSO) ≈ the window's days / turnover: 4 over 12 months ≈ 91 days
 attribute.NAME      the customers file's column NAME
 ==================  =========================================================================
 
 The window is ``(as_of − lookback, as_of]``; without a lookback it is all history. Money
-sums stay exact decimals; ratios are floats.
+sums stay exact decimals; ratios are floats. The four payment metrics read a payments table
+(``customer_id``, ``date``, ``amount``); payments dated after ``as_of`` count nowhere.
 """
 
 from __future__ import annotations
@@ -32,13 +41,26 @@ import ibis.expr.types as ir
 
 from tiering.grading.common import join_on_customer
 from tiering.periods import Period
+from tiering.rules import PAYMENT_METRICS
 
 MONEY_TYPE = "decimal(38, 2)"
 INPUT_MONEY = "decimal(18, 2)"
 #: Metrics that are never empty (0 when a customer has no transactions).
 NEVER_EMPTY = frozenset(
-    {"revenue", "cost", "profit", "orders", "lifetime_revenue", "lifetime_orders", "active_months"}
+    {
+        "revenue",
+        "cost",
+        "profit",
+        "orders",
+        "lifetime_revenue",
+        "lifetime_orders",
+        "active_months",
+        "payments",
+        "receivables",
+    }
 )
+#: The payment metrics that need all history up to as_of (what is still owed).
+_OUTSTANDING = frozenset({"receivables", "receivables_turnover"})
 
 
 def window_bounds(as_of: dt.date, lookback: Period | None):
@@ -82,7 +104,7 @@ def aggregate_transactions(
         aggs["_last"] = t.date.max(where=upto)
     if "tenure_days" in needed:
         aggs["_first"] = t.date.min(where=upto)
-    if "lifetime_revenue" in needed:
+    if "lifetime_revenue" in needed or needed & _OUTSTANDING:
         aggs["lifetime_revenue"] = t.amount.sum(where=upto)
     if "lifetime_orders" in needed:
         aggs["lifetime_orders"] = t.count(where=upto)
@@ -95,6 +117,33 @@ def aggregate_transactions(
     return t.group_by("customer_id").aggregate(**aggs)
 
 
+def _window_filters(date: ir.DateValue, as_of: dt.date, lookback: Period | None):
+    """``(up to as_of, in the window)`` conditions on a date column."""
+    start, _ = window_bounds(as_of, lookback)
+    upto = date <= ibis.literal(as_of)
+    return upto, (upto & (date > ibis.literal(start))) if start is not None else upto
+
+
+def aggregate_payments(
+    payments: ir.Table,
+    *,
+    as_of: dt.date,
+    lookback: Period | None = None,
+) -> ir.Table:
+    """One row per ``customer_id`` found in ``payments`` with ``_paid_window`` (received in
+    the window) and ``_paid_total`` (received up to ``as_of``); payments dated after
+    ``as_of`` count nowhere. Every row is grouped, so the same pass tells the unknown ids.
+    """
+    p = payments
+    if not p.amount.type().is_decimal():
+        p = p.mutate(amount=p.amount.cast(INPUT_MONEY))
+    upto, in_window = _window_filters(p.date, as_of, lookback)
+    return p.group_by("customer_id").aggregate(
+        _paid_window=p.amount.sum(where=in_window),
+        _paid_total=p.amount.sum(where=upto),
+    )
+
+
 def compute_metrics(
     customers: ir.Table,
     transactions: ir.Table,
@@ -103,6 +152,8 @@ def compute_metrics(
     lookback: Period | None = None,
     needed: set[str] | frozenset[str] = frozenset(),
     per_customer: ir.Table | None = None,
+    payments: ir.Table | None = None,
+    per_customer_payments: ir.Table | None = None,
 ) -> ir.Table:
     """One row per customer of ``customers`` with the metrics in ``needed`` (always revenue,
     cost, profit and orders) and every customer attribute.
@@ -121,6 +172,11 @@ def compute_metrics(
         Metric names (see the module docstring) to compute besides the base four.
     per_customer
         The result of :func:`aggregate_transactions` when already computed.
+    payments
+        ``customer_id``, ``date``, ``amount`` of the payments received; required when
+        ``needed`` names a payment metric (:data:`tiering.rules.PAYMENT_METRICS`).
+    per_customer_payments
+        The result of :func:`aggregate_payments` when already computed.
 
     Examples
     --------
@@ -140,6 +196,13 @@ def compute_metrics(
             transactions, as_of=as_of, lookback=lookback, needed=needed
         )
     joined = join_on_customer(customers, per_customer)
+    paying = needed & PAYMENT_METRICS
+    if paying:
+        if per_customer_payments is None:
+            if payments is None:
+                raise ValueError(f"{', '.join(sorted(paying))} need the payments table")
+            per_customer_payments = aggregate_payments(payments, as_of=as_of, lookback=lookback)
+        joined = join_on_customer(joined, per_customer_payments)
     zero = ibis.literal(0).cast(MONEY_TYPE)
     revenue = joined.revenue.fill_null(zero)
     cost_total = joined.cost.fill_null(zero)
@@ -177,5 +240,33 @@ def compute_metrics(
             )
         else:
             out["growth"] = ibis.null("float64")
+    if paying:
+        out.update(_payment_metrics(joined, revenue, paying))
     attributes = [c for c in customers.columns if c != "customer_id"]
     return joined.select("customer_id", *[joined[c] for c in attributes], **out)
+
+
+def _payment_metrics(
+    joined: ir.Table, revenue: ir.NumericValue, needed: set[str]
+) -> dict[str, ir.Value]:
+    """The payment metrics in ``needed`` over the customers joined to their transaction
+    and payment sums (see the module docstring for the definitions)."""
+    zero = ibis.literal(0).cast(MONEY_TYPE)
+    paid = joined._paid_window.fill_null(zero).cast(MONEY_TYPE)
+    out: dict[str, ir.Value] = {}
+    if "payments" in needed:
+        out["payments"] = paid
+    if "collection_rate" in needed:
+        out["collection_rate"] = ibis.ifelse(
+            revenue > 0, paid.cast("float64") / revenue.cast("float64"), ibis.null("float64")
+        )
+    if needed & _OUTSTANDING:
+        billed = joined.lifetime_revenue.fill_null(zero)
+        owed = (billed - joined._paid_total.fill_null(zero)).cast(MONEY_TYPE)
+        if "receivables" in needed:
+            out["receivables"] = owed
+        if "receivables_turnover" in needed:
+            out["receivables_turnover"] = ibis.ifelse(
+                owed > 0, revenue.cast("float64") / owed.cast("float64"), ibis.null("float64")
+            )
+    return out

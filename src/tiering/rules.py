@@ -40,12 +40,20 @@ METRICS: dict[str, tuple[str, str]] = {
     "lifetime_revenue": ("lifetime revenue", "累计营收"),
     "lifetime_orders": ("lifetime orders", "累计订单数"),
     "growth": ("growth", "增长率"),
+    "payments": ("payments received", "回款金额"),
+    "collection_rate": ("collection rate", "回款率"),
+    "receivables": ("receivables", "应收账款"),
+    "receivables_turnover": ("receivables turnover", "应收账款周转率"),
     "clv": ("predicted value (CLV)", "预测客户价值"),
     "p_alive": ("probability still active", "存活概率"),
     "expected_orders": ("expected orders", "预期订单数"),
 }
 #: Metrics that are sums of money: exact decimals, compared exactly with thresholds.
-MONEY_METRICS = frozenset({"revenue", "cost", "profit", "lifetime_revenue"})
+MONEY_METRICS = frozenset(
+    {"revenue", "cost", "profit", "lifetime_revenue", "payments", "receivables"}
+)
+#: Metrics computed from the payments received (回款): they need a payments input.
+PAYMENT_METRICS = frozenset({"payments", "collection_rate", "receivables", "receivables_turnover"})
 #: Metrics that need a ``lookback`` to mean anything.
 WINDOWED_ONLY = frozenset({"growth"})
 #: Metrics predicted by the buy-till-you-die models (see :mod:`tiering.clv`).

@@ -163,6 +163,8 @@ def evaluate_ok(demo: Demo, rules: Path, out: Path, *extra: object):
         demo.customers,
         "--transactions",
         demo.transactions,
+        "--payments",  # read only by rules on payment metrics (examples/collection.yaml)
+        demo.folder / "回款记录.csv",
         "--out",
         out,
         *extra,
