@@ -1,6 +1,7 @@
 """The demo company in the web application: staff accounts for every role, the
-customers and transactions of :func:`tiering.demo.generate_demo` loaded through the import
-service, four rule sets (the scorecard primary) and two published quarters of grades.
+customers, transactions and payments received of :func:`tiering.demo.generate_demo`
+loaded through the import service, four rule sets (the scorecard primary) and two
+published quarters of grades.
 
 Everything goes through the same service functions staff use, so the demo's audit log
 reads like a real company's first day.
@@ -25,7 +26,7 @@ from tiering_web.accounts.models import Role
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
-from tiering_web.imports.services import import_customers, import_transactions
+from tiering_web.imports.services import import_customers, import_payments, import_transactions
 from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_create_ruleset,
@@ -144,19 +145,23 @@ def _create_staff(admin, username: str, name: str, role: str, password: str):
     return user
 
 
-def _demo_files(source: Path | None, customers: int, seed: int, progress) -> tuple[Path, Path]:
-    """(customers file, transactions file): those ``tiering demo-data`` wrote to
-    ``source``, or a new demo company generated under ``var/demo``."""
+def _demo_files(
+    source: Path | None, customers: int, seed: int, progress
+) -> tuple[Path, Path, Path | None]:
+    """(customers file, transactions file, payments file or None): those ``tiering
+    demo-data`` wrote to ``source`` (a folder written before payments existed has none),
+    or a new demo company generated under ``var/demo``."""
     if source is not None:
         files = (source / "customers.xlsx", source / "交易记录.csv")
         missing = [str(p) for p in files if not p.exists()]
         if missing:
             raise FileNotFoundError(f"not a demo folder (run `tiering demo-data`): {missing}")
-        return files
+        payments = source / "回款记录.csv"
+        return (*files, payments if payments.exists() else None)
     directory = Path(settings.VAR_DIR) / "demo"
     progress(f"generating {customers} demo customers in {directory}")
     files = generate_demo(directory, customers=customers, seed=seed, fmt="csv")
-    return files.customers, files.transactions
+    return files.customers, files.transactions, files.payments
 
 
 def _owners(path: Path) -> Counter:
@@ -189,7 +194,9 @@ def load_demo(
     """
     if Customer.objects.exists():
         raise RuntimeError("the database already holds customers: the demo needs an empty one")
-    customers_file, transactions_file = _demo_files(source, customers, seed, progress)
+    customers_file, transactions_file, payments_file = _demo_files(
+        source, customers, seed, progress
+    )
 
     User = get_user_model()
     admin_password, staff_password, am_password = _password(), _password(), _password()
@@ -218,6 +225,9 @@ def load_demo(
     progress("importing customers and transactions through the import service")
     import_customers(admin, customers_file, reason=REASON, file_name=customers_file.name)
     import_transactions(admin, transactions_file, reason=REASON, file_name=transactions_file.name)
+    if payments_file is not None:
+        progress("importing the payments received")
+        import_payments(admin, payments_file, reason=REASON, file_name=payments_file.name)
 
     versions = []
     for i, (name, description, definition) in enumerate(RULESETS):

@@ -7,10 +7,13 @@ tables :func:`tiering.evaluate` reads, so the grading runs inside the database:
 - customers: ``customers_customer`` -> ``customer_id`` (the customer *code*) and the
   classification attributes in :data:`~tiering_web.customers.models.ATTRIBUTES`;
 - transactions: ``customers_transaction`` joined to its customer -> ``customer_id`` (the
-  code), ``date``, ``amount`` and ``cost`` as ``decimal(18, 2)``, both negated for returns.
+  code), ``date``, ``amount`` and ``cost`` as ``decimal(18, 2)``, both negated for returns;
+- payments: ``customers_payment`` joined to its customer -> ``customer_id`` (the code),
+  ``date`` and ``amount`` as ``decimal(18, 2)`` (read by the engine only when a rule uses
+  a payment metric).
 
 On PostgreSQL the engine's whole query runs in the database. On SQLite (development, the
-demo, tests) the two tables are read out as Arrow and graded in the engine's in-process
+demo, tests) the tables are read out as Arrow and graded in the engine's in-process
 DuckDB instead: the engine's query nests subqueries deeper than SQLite's fixed parser
 stack allows once previous tiers are joined ("parser stack overflow"), and SQLite keeps
 decimals as binary floats, whereas DuckDB grades money as exact decimals.
@@ -30,7 +33,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from django.db import connections
 
-from tiering_web.customers.models import ATTRIBUTES, Customer, Transaction
+from tiering_web.customers.models import ATTRIBUTES, Customer, Payment, Transaction
 
 MONEY = "decimal(18, 2)"
 
@@ -43,6 +46,7 @@ class EngineInputs:
     con: ibis.BaseBackend
     customers: ir.Table | pa.Table
     transactions: ir.Table | pa.Table
+    payments: ir.Table | pa.Table | None = None
 
 
 def connect(alias: str = "default") -> ibis.BaseBackend:
@@ -92,16 +96,33 @@ def transactions_table(con: ibis.BaseBackend) -> ir.Table:
     )
 
 
+def payments_table(con: ibis.BaseBackend) -> ir.Table:
+    """Payments received as the engine reads them: ``customer_id`` (the code), ``date``,
+    ``amount``."""
+    p = con.table(Payment._meta.db_table)
+    c = con.table(Customer._meta.db_table).select(_cid="id", _code="code")
+    joined = p.join(c, p.customer_id == c._cid)
+    return joined.select(
+        customer_id=joined._code,
+        date=joined.date.cast("date"),
+        amount=joined.amount.cast(MONEY),
+    )
+
+
 @contextlib.contextmanager
-def engine_inputs(alias: str = "default") -> Iterator[EngineInputs]:
-    """The engine's customers and transactions over the app's database; the connection
-    closes on exit, so compute the results inside the ``with`` block."""
+def engine_inputs(alias: str = "default", *, want_payments: bool = True) -> Iterator[EngineInputs]:
+    """The engine's customers, transactions and payments over the app's database; the
+    connection closes on exit, so compute the results inside the ``with`` block. On SQLite
+    the payments are read out (as Arrow) only with ``want_payments``: pass whether the
+    rules use a payment metric."""
     con = connect(alias)
     try:
         customers, transactions = customers_table(con), transactions_table(con)
+        payments = payments_table(con)
         if con.name == "sqlite":
             customers, transactions = customers.to_pyarrow(), transactions.to_pyarrow()
-        yield EngineInputs(con, customers, transactions)
+            payments = payments.to_pyarrow() if want_payments else None
+        yield EngineInputs(con, customers, transactions, payments)
     finally:
         # drop the engine's cached (temporary) tables now: their finalizers would
         # otherwise run after the connection is closed

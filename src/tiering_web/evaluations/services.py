@@ -113,7 +113,8 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str):
 
     The engine computes inside the app's database (through :mod:`.adapters`), starting from
     the current tiers (for change and downgrade protection) and applying the rule set's
-    overrides. It reads through its own connection, which sees committed rows only, so
+    overrides, and the payments received when a rule uses a payment metric. It reads
+    through its own connection, which sees committed rows only, so
     this must not run inside a transaction."""
     if connections["default"].in_atomic_block:
         raise RuntimeError(
@@ -122,13 +123,15 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str):
     ruleset = version.ruleset
     rules = version.rules()
     previous, overrides = _previous(ruleset), _overrides(ruleset)
-    with engine_inputs() as inputs:
+    paying = bool(tiering.rules.PAYMENT_METRICS.intersection(rules.metric_refs()))
+    with engine_inputs(want_payments=paying) as inputs:
 
         def evaluate(language: str):
             return tiering.evaluate(
                 rules,
                 inputs.customers,
                 inputs.transactions,
+                payments=inputs.payments,
                 as_of=as_of,
                 previous=previous,
                 overrides=overrides,

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tiering_web.imports.models import ImportJob
-from tiering_web.imports.services import FIELDS, MAX_UPLOAD_BYTES, REQUIRED
+from tiering_web.imports.services import FIELDS, MAX_UPLOAD_BYTES, PAYMENTS, REQUIRED
 
 #: Our fields as the mapping page names them.
 FIELD_LABELS = {
@@ -30,6 +30,19 @@ FIELD_LABELS = {
     "kind": pgettext_lazy("transaction", "Kind (order or return)"),
     "reference": _("Reference (order number)"),
 }
+#: Where a kind of file names a field differently.
+KIND_LABELS = {
+    PAYMENTS: {
+        "date": _("Payment date"),
+        "amount": _("Amount received"),
+        "reference": _("Reference (receipt number)"),
+    },
+}
+
+
+def field_label(kind: str, field: str):
+    """Our field as the mapping page names it for this kind of file."""
+    return KIND_LABELS.get(kind, {}).get(field, FIELD_LABELS[field])
 
 
 class UploadForm(forms.Form):
@@ -62,7 +75,7 @@ class MappingForm(forms.Form):
         fields = {}
         for field in FIELDS[kind]:
             fields[field] = forms.ChoiceField(
-                label=FIELD_LABELS[field],
+                label=field_label(kind, field),
                 choices=choices,
                 required=field in REQUIRED[kind],
             )
@@ -84,7 +97,7 @@ class MappingForm(forms.Form):
                 self.add_error(
                     field,
                     _("The column “%(header)s” is already used for “%(other)s”.")
-                    % {"header": header, "other": FIELD_LABELS[seen[header]]},
+                    % {"header": header, "other": field_label(self.kind, seen[header])},
                 )
             else:
                 seen[header] = field

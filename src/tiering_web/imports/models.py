@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ImportJob(models.Model):
-    """One upload of a customers or transactions file: how its columns were mapped, what
+    """One upload of a customers, transactions or payments file: how its columns were mapped, what
     it did (rows created, updated, unchanged) or, when it was refused, every bad row.
 
     ``errors`` holds ``{row, column, value, en, zh}`` per issue (row as a spreadsheet shows
@@ -18,6 +18,7 @@ class ImportJob(models.Model):
     class Kind(models.TextChoices):
         CUSTOMERS = "customers", _("Customers")
         TRANSACTIONS = "transactions", _("Transactions")
+        PAYMENTS = "payments", _("Payments received")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -1,4 +1,5 @@
-"""Importing customers and transactions from CSV/Excel files, and exporting customers.
+"""Importing customers, transactions and payments received from CSV/Excel files, and
+exporting customers.
 
 The file is read by the engine (:func:`tiering.data.read_table`: UTF-8, UTF-8 with BOM or
 GBK CSV, Parquet, .xlsx) and its dates and amounts are converted by the engine's own SQL
@@ -6,10 +7,11 @@ GBK CSV, Parquet, .xlsx) and its dates and amounts are converted by the engine's
 the web app accepts is a file the engine accepts, and the other way round.
 
 The flow a mapping page calls: :func:`file_columns` → :func:`suggest_mapping` (our field →
-the file's header) → :func:`preview` → :func:`validate` → :func:`import_customers` or
-:func:`import_transactions`. An import validates the whole file first and writes nothing
-unless every row is good; then it writes all rows in one transaction with bulk statements,
-one audit entry and its :class:`~tiering_web.imports.models.ImportJob`.
+the file's header) → :func:`preview` → :func:`validate` → :func:`import_customers`,
+:func:`import_transactions` or :func:`import_payments`. An import validates the whole file
+first and writes nothing unless every row is good; then it writes all rows in one
+transaction with bulk statements, one audit entry and its
+:class:`~tiering_web.imports.models.ImportJob`.
 
 Large files: the mapped file is loaded once into an in-memory DuckDB table and read back
 ``STEP`` rows at a time, for the checking and again for the writing, so memory stays
@@ -46,13 +48,14 @@ from tiering_web.accounts.models import Role
 from tiering_web.accounts.permissions import role
 from tiering_web.audit.services import record
 from tiering_web.customers import models as cm
-from tiering_web.customers.models import Customer, Transaction
+from tiering_web.customers.models import Customer, Payment, Transaction
 from tiering_web.evaluations.models import TierAssignment
 from tiering_web.imports.models import ImportJob
 from tiering_web.rulesets.models import RuleSet
 
 CUSTOMERS = ImportJob.Kind.CUSTOMERS.value
 TRANSACTIONS = ImportJob.Kind.TRANSACTIONS.value
+PAYMENTS = ImportJob.Kind.PAYMENTS.value
 
 #: Our fields per kind of file, each with the headers recognised for it (after our own
 #: name; compared without case, ``_`` read as a space). The first one is the export header.
@@ -83,8 +86,18 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "kind": ("类型", "交易类型", "单据类型", "type"),
         "reference": ("单号", "订单号", "单据编号", "单据号", "ref"),
     },
+    PAYMENTS: {
+        "customer_code": (*data.SYNONYMS["customer_id"], "code", "customer code"),
+        "date": (*data.PAYMENT_SYNONYMS["date"], "date"),
+        "amount": data.PAYMENT_SYNONYMS["amount"],
+        "reference": ("回款单号", "收款单号", "单号", "单据编号", "单据号", "ref"),
+    },
 }
-REQUIRED = {CUSTOMERS: ("code",), TRANSACTIONS: ("customer_code", "date", "amount")}
+REQUIRED = {
+    CUSTOMERS: ("code",),
+    TRANSACTIONS: ("customer_code", "date", "amount"),
+    PAYMENTS: ("customer_code", "date", "amount"),
+}
 DATE_FIELDS = {"expected_close", "date"}
 MONEY_FIELDS = {"amount", "cost"}
 #: Header of the exported current tier (under the primary rule set).
@@ -179,7 +192,7 @@ def _norm(header: str) -> str:
 
 def _check_kind(kind: str) -> None:
     if kind not in FIELDS:
-        raise ValueError(f"unknown import kind {kind!r}: use {CUSTOMERS!r} or {TRANSACTIONS!r}")
+        raise ValueError(f"unknown import kind {kind!r}: use one of {', '.join(FIELDS)}")
 
 
 def file_columns(path: str | Path) -> list[str]:
@@ -615,7 +628,65 @@ class _TransactionCheck:
                         )
 
 
-_CHECKS: dict[str, type] = {CUSTOMERS: _CustomerCheck, TRANSACTIONS: _TransactionCheck}
+class _PaymentCheck:
+    """Checks a payments file step by step like a transactions file: a known customer, a
+    date and an amount on every row (negative for a refund), each (customer, reference)
+    once in the file."""
+
+    def __init__(self, upload: _Upload):
+        self.mapping = upload.mapping
+        self.ids: dict[str, int] = {}  # customer code -> id
+        self.has_references: bool | None = None  # see _stored_payment_references
+        self._missing: set[str] = set()
+        self.issues: list[RowIssue] = []
+        self.tail: list[RowIssue] = []
+        if "reference" in self.mapping:
+            self.tail = _duplicate_issues(
+                upload,
+                self.mapping["reference"],
+                ("customer_code", "reference"),
+                "duplicate reference for this customer",
+                "同一客户的回款单号重复",
+            )
+
+    def check(self, rows: list[_Row]) -> None:
+        mapping, issues = self.mapping, self.issues
+        codes = {r.text["customer_code"] for r in rows if r.text["customer_code"]}
+        unknown = codes - set(self.ids) - self._missing
+        if unknown:
+            found = _existing_codes(unknown)
+            self.ids.update(found)
+            self._missing |= unknown - set(found)
+        _too_long(rows, mapping, issues)
+        for r in rows:
+            code = r.text["customer_code"]
+            if code is None:
+                issues.append(
+                    _issue(
+                        r.row, mapping["customer_code"], None, "empty customer code", "客户编号为空"
+                    )
+                )
+            elif code not in self.ids:
+                issues.append(
+                    _issue(
+                        r.row,
+                        mapping["customer_code"],
+                        code,
+                        "no customer with this code: import the customer first",
+                        "没有该客户编号的客户：请先导入客户",
+                    )
+                )
+            if r.parsed["date"] is None:
+                issues.append(_bad_date(r, mapping["date"], r.text["date"]))
+            if r.parsed["amount"] is None:
+                issues.append(_bad_amount(r, mapping["amount"], r.text["amount"]))
+
+
+_CHECKS: dict[str, type] = {
+    CUSTOMERS: _CustomerCheck,
+    TRANSACTIONS: _TransactionCheck,
+    PAYMENTS: _PaymentCheck,
+}
 
 #: The two phases a progress callback is told about.
 CHECKING = "checking"
@@ -651,7 +722,8 @@ def validate(path: str | Path, kind: str, mapping: dict[str, str] | None = None)
     """Every problem of the file under ``mapping`` (the suggested one when None), sorted by
     row: unreadable file, missing columns, then each bad cell with its row number as a
     spreadsheet shows it, its column header, its value and why (in English and Chinese).
-    An empty list means :func:`import_customers`/:func:`import_transactions` will succeed."""
+    An empty list means :func:`import_customers`, :func:`import_transactions` or
+    :func:`import_payments` will succeed."""
     with _Upload(path, kind, mapping) as upload:
         return _check_upload(upload, kind, None)[0]
 
@@ -822,7 +894,59 @@ def _write_transactions(rows: list[_Row], checker: _TransactionCheck) -> tuple[i
     return len(new), len(changed)
 
 
-_WRITERS: dict[str, Callable] = {CUSTOMERS: _write_customers, TRANSACTIONS: _write_transactions}
+def _write_payments(rows: list[_Row], checker: _PaymentCheck) -> tuple[int, int]:
+    """Add the step's payments; a row with a reference updates that customer's stored
+    payment with the same reference (the oldest one) if there is one."""
+    ids = checker.ids
+    wanted = [
+        (
+            ids[r.text["customer_code"]],
+            r.text.get("reference") or "",
+            r.parsed["date"],
+            r.parsed["amount"],
+        )
+        for r in rows
+    ]
+    if checker.has_references is None:  # asked once: the file's own pairs are unique
+        known = sorted(set(ids.values()))
+        checker.has_references = any(
+            Payment.objects.filter(customer_id__in=known[i : i + BATCH])
+            .exclude(reference="")
+            .exists()
+            for i in range(0, len(known), BATCH)
+        )
+    stored: dict[tuple[int, str], Payment] = {}
+    if checker.has_references:
+        referenced = sorted({(w[0], w[1]) for w in wanted if w[1]})
+        for i in range(0, len(referenced), BATCH):
+            chunk = referenced[i : i + BATCH]
+            query = Payment.objects.filter(
+                customer_id__in={c for c, _ in chunk}, reference__in={ref for _, ref in chunk}
+            )
+            for p in query.order_by("-id"):
+                stored[(p.customer_id, p.reference)] = p  # the oldest wins
+    new, changed = [], []
+    for customer_id, reference, date, amount in wanted:
+        existing = stored.get((customer_id, reference)) if reference else None
+        if existing is None:
+            new.append(
+                Payment(customer_id=customer_id, reference=reference, date=date, amount=amount)
+            )
+            continue
+        if (existing.date, existing.amount) != (date, amount):
+            existing.date, existing.amount = date, amount
+            changed.append(existing)
+    Payment.objects.bulk_create(new, batch_size=BATCH)
+    if changed:
+        Payment.objects.bulk_update(changed, ["date", "amount"], batch_size=BATCH)
+    return len(new), len(changed)
+
+
+_WRITERS: dict[str, Callable] = {
+    CUSTOMERS: _write_customers,
+    TRANSACTIONS: _write_transactions,
+    PAYMENTS: _write_payments,
+}
 
 
 def _import(
@@ -906,6 +1030,34 @@ def import_transactions(
     the same reference if there is one; rows without a reference are always added.
     ``job`` and ``progress`` as for :func:`import_customers`."""
     return _import(actor, path, TRANSACTIONS, mapping, reason, file_name, job, progress)
+
+
+def import_payments(
+    actor,
+    path: str | Path,
+    mapping: dict[str, str] | None = None,
+    reason: str = "",
+    *,
+    file_name: str = "",
+    job: ImportJob | None = None,
+    progress: Progress | None = None,
+) -> ImportJob:
+    """Add the payments received (回款) of existing customers from the file, all or
+    nothing.
+
+    Validated first like :func:`import_transactions` (a known customer code, a date and an
+    amount on every row; a negative amount is a refund). A row with a reference (回款单号)
+    updates that customer's payment with the same reference if there is one, so importing
+    the same file again changes nothing; rows without a reference are always added.
+    ``job`` and ``progress`` as for :func:`import_customers`."""
+    return _import(actor, path, PAYMENTS, mapping, reason, file_name, job, progress)
+
+
+IMPORTERS: dict[str, Callable] = {
+    CUSTOMERS: import_customers,
+    TRANSACTIONS: import_transactions,
+    PAYMENTS: import_payments,
+}
 
 
 # --------------------------------------------------------------------------- exporting
@@ -1080,7 +1232,7 @@ MAX_HEADER_CHARS = 200
 
 
 def can_import(user) -> bool:
-    """Administrators and managers import customers and transactions. Account managers
+    """Administrators and managers import customers, transactions and payments. Account managers
     may not (an import writes many customers at once, beyond their own), nor analysts."""
     return role(user) in (Role.ADMINISTRATOR, Role.MANAGER)
 
@@ -1251,7 +1403,7 @@ def run_job(job_id: int) -> dict[str, Any]:
     job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
     if job.status != ImportJob.Status.QUEUED:
         return {"job": job.pk, "status": job.status}  # already run (a repeated task)
-    importer = import_customers if job.kind == CUSTOMERS else import_transactions
+    importer = IMPORTERS[job.kind]
     progress = _JobProgress(job)
     try:
         importer(

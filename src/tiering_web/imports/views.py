@@ -14,7 +14,7 @@ from tiering.exceptions import InputError
 from tiering_web.accounts.permissions import sees_contacts, visible_customers
 from tiering_web.customers.forms import CustomerFilterForm
 from tiering_web.imports import services
-from tiering_web.imports.forms import FIELD_LABELS, MappingForm, UploadForm
+from tiering_web.imports.forms import MappingForm, UploadForm, field_label
 from tiering_web.imports.models import ImportJob
 from tiering_web.rulesets.models import RuleSet
 
@@ -68,7 +68,7 @@ def _preview(job: ImportJob, mapping: dict[str, str]):
         return [], [], [services.issue_text(i) for i in e.issues]
     fields = list(mapping)
     table = [[r["row"], *(r.get(f) for f in fields)] for r in rows]
-    return table, [FIELD_LABELS[f] for f in fields], []
+    return table, [field_label(job.kind, f) for f in fields], []
 
 
 @require_http_methods(["GET", "POST"])
