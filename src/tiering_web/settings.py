@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "tiering_web.imports",
     "tiering_web.dashboard",
     "tiering_web.policies",
+    "tiering_web.accountwork",
+    "tiering_web.notifications",
+    "tiering_web.callcentre",
     "tiering_web.demo",
 ]
 

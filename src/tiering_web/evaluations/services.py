@@ -22,6 +22,7 @@ from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.adapters import engine_inputs
 from tiering_web.evaluations.models import Evaluation, EvaluationResult, Override, TierAssignment
+from tiering_web.evaluations.signals import evaluation_published
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
 #: Engine output columns stored in their own fields; every other column goes to
@@ -379,6 +380,11 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
             closed=closed,
             opened=len(assignments),
             changes=dict(changes),
+        )
+        transaction.on_commit(
+            lambda: evaluation_published.send_robust(
+                sender=Evaluation, evaluation=evaluation, actor=actor
+            )
         )
     return evaluation
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CallCentreConfig(AppConfig):
+    name = "tiering_web.callcentre"
+    verbose_name = _("Call centre")
