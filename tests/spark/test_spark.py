@@ -79,27 +79,40 @@ def _spark_frame(spark, table):
     return spark.createDataFrame(rows, schema)
 
 
-@pytest.mark.parametrize("example", ["scorecard", "pareto", "rfm", "membership", "prospects"])
+@pytest.mark.parametrize(
+    "example", ["scorecard", "pareto", "rfm", "membership", "prospects", "collection"]
+)
 def test_spark_gives_the_same_tiers_as_duckdb(spark, company, example):
     import ibis
 
     import tiering
 
     rules = tiering.load_rules(f"examples/{example}.yaml")
-    on_duckdb = tiering.evaluate(rules, str(company.customers), str(company.transactions))
+    payments = company.payments if example == "collection" else None
+    on_duckdb = tiering.evaluate(
+        rules, str(company.customers), str(company.transactions), payments=payments
+    )
     expected = on_duckdb.to_pyarrow()
 
     # the same validated inputs, handed to Spark as Spark tables
     date_columns = ["预计成交日期"] if example == "prospects" else []
     inputs = tiering.read_inputs(
-        company.customers, company.transactions, columns=rules.columns, date_columns=date_columns
+        company.customers,
+        company.transactions,
+        payments,
+        columns=rules.columns,
+        date_columns=date_columns,
     )
     con = ibis.pyspark.connect(spark)
-    for name, table in (("customers", inputs.customers), ("transactions", inputs.transactions)):
+    tables = {"customers": inputs.customers, "transactions": inputs.transactions}
+    if payments is not None:
+        tables["payments"] = inputs.payments
+    for name, table in tables.items():
         _spark_frame(spark, table.to_pyarrow()).createOrReplaceTempView(f"{name}_{example}")
     customers = con.table(f"customers_{example}")
     transactions = con.table(f"transactions_{example}")
-    got = tiering.evaluate(rules, customers, transactions).to_pyarrow()
+    on_spark = con.table(f"payments_{example}") if payments is not None else None
+    got = tiering.evaluate(rules, customers, transactions, payments=on_spark).to_pyarrow()
 
     key = [
         c
