@@ -123,3 +123,9 @@ def can_revoke_token(actor, user) -> bool:
 def can_view_audit(user) -> bool:
     """The audit log: administrators and managers."""
     return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_edit_policies(user) -> bool:
+    """Write and approve tier policy versions: administrators and managers (everyone
+    signed in reads them; the author of a version may not approve it)."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)

@@ -94,10 +94,24 @@ class TierPolicy(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     payment_terms_days = models.PositiveIntegerField(
-        _("payment terms (days)"), null=True, blank=True
+        _("payment terms (days)"),
+        null=True,
+        blank=True,
+        help_text=_("days from invoice to payment due"),
+    )
+    credit_days = models.PositiveIntegerField(
+        _("credit period (days)"),
+        null=True,
+        blank=True,
+        help_text=_("how long a sale on credit may stay unpaid, up to the credit limit"),
     )
     credit_limit = models.DecimalField(
-        _("credit limit"), max_digits=18, decimal_places=2, null=True, blank=True
+        _("credit limit"),
+        max_digits=18,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     delivery_lead_days = models.PositiveIntegerField(
         _("delivery lead time (days)"), null=True, blank=True

@@ -6,6 +6,7 @@ Every write goes through a ``do_*`` function that records who did it and why
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,6 +27,7 @@ TERMS = (
     "price_coefficient",
     "discount_percent",
     "payment_terms_days",
+    "credit_days",
     "credit_limit",
     "delivery_lead_days",
     "dedicated_manager",
@@ -134,12 +136,44 @@ def do_save_policy_version(
     return version
 
 
-def do_approve_policy_version(actor, version: PolicyVersion, reason: str) -> PolicyVersion:
-    """Approve a draft version: from its effective date on, its terms are in force."""
+def do_approve_policy_version(
+    actor,
+    version: PolicyVersion,
+    reason: str,
+    *,
+    four_eyes: bool = False,
+    allow_past: bool = True,
+) -> PolicyVersion:
+    """Approve a draft version: from its effective date on, its terms are in force.
+
+    With ``four_eyes`` (what the pages and the API ask for) the version's author may not
+    approve it: terms that decide prices, credit and service are checked by a second
+    person, like the rules themselves. Without ``allow_past`` a version whose effective
+    date has already passed is refused, so that approving today never rewrites the terms
+    that were in force on an earlier day (save a new version with a later date instead).
+    Raises :class:`ValidationError` keyed by field (``status``, ``reason``, ``approver``,
+    ``effective_date``)."""
+    errors: dict[str, list[str]] = {}
     if version.status == PolicyVersion.Status.APPROVED:
-        raise ValidationError(_("this version is already approved"))
+        errors["status"] = [_("this version is already approved")]
     if not (reason or "").strip():
-        raise ValidationError({"reason": _("a reason is required")})
+        errors["reason"] = [_("a reason is required")]
+    if (
+        four_eyes
+        and version.author_id is not None
+        and version.author_id == getattr(actor, "pk", None)
+    ):
+        errors["approver"] = [_("the author of a version cannot approve it")]
+    if not allow_past and version.effective_date < timezone.localdate():
+        errors["effective_date"] = [
+            _(
+                "its effective date %(date)s has passed: save a new version that takes "
+                "effect today or later"
+            )
+            % {"date": version.effective_date.isoformat()}
+        ]
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         version.status = PolicyVersion.Status.APPROVED
         version.approver = actor
@@ -193,3 +227,93 @@ def customer_policy(
     if tier is None:
         return None, None
     return tier, policies_in_force(ruleset, on).get(tier)
+
+
+def rulesets_primary_first():
+    """Every rule set, the primary one first, then by name."""
+    return RuleSet.objects.order_by("-is_primary", "name", "pk")
+
+
+def next_version(ruleset: RuleSet, after: dt.date | None = None) -> PolicyVersion | None:
+    """The approved version that takes effect next after ``after`` (today), if any."""
+    after = after or timezone.localdate()
+    return (
+        PolicyVersion.objects.filter(
+            ruleset=ruleset, status=PolicyVersion.Status.APPROVED, effective_date__gt=after
+        )
+        .order_by("effective_date", "number")
+        .first()
+    )
+
+
+def _comparable(policy: TierPolicy | None, term: str) -> Any:
+    if policy is None:
+        return None
+    value = getattr(policy, term)
+    if term == "benefits":
+        return [
+            (str(b.get("code", "")), str(b.get("zh", "")), str(b.get("en", "")))
+            for b in value or []
+        ]
+    return value
+
+
+def tier_changes(old: TierPolicy | None, new: TierPolicy | None) -> list[tuple[str, Any, Any]]:
+    """The terms that differ between two policies of a tier, as (term, old, new);
+    a missing policy counts as every term empty."""
+    changes = []
+    for term in TERMS:
+        before, after = _comparable(old, term), _comparable(new, term)
+        if before != after:
+            changes.append((term, getattr(old, term, None), getattr(new, term, None)))
+    return changes
+
+
+def version_changes(version: PolicyVersion, against: PolicyVersion | None) -> list[tuple]:
+    """Per tier (the new version's order, then tiers only ``against`` has), what changes
+    from ``against`` (the version in force, say) to ``version``: [(tier, old policy, new
+    policy, changes)]."""
+    new = {p.tier: p for p in version.tiers.all()}
+    old = {p.tier: p for p in against.tiers.all()} if against is not None else {}
+    tiers = list(new) + [t for t in old if t not in new]
+    return [
+        (tier, old.get(tier), new.get(tier), tier_changes(old.get(tier), new.get(tier)))
+        for tier in tiers
+    ]
+
+
+@dataclass(frozen=True)
+class CustomerTerms:
+    """What a customer gets under the primary rule set on a date, and what changes next."""
+
+    ruleset: RuleSet | None
+    tier: str | None
+    version: PolicyVersion | None
+    policy: TierPolicy | None
+    #: the next approved version after the date, when it changes the tier's terms
+    upcoming: PolicyVersion | None = None
+    upcoming_policy: TierPolicy | None = None
+    upcoming_changes: list = field(default_factory=list)
+
+
+def customer_terms(customer: Customer, on: dt.date | None = None) -> CustomerTerms:
+    """The customer's tier under the primary rule set on ``on`` (now), the policy in force
+    for it, and the next approved version that changes that tier's terms (a few bounded
+    queries: for the customer page and the API)."""
+    ruleset = RuleSet.objects.filter(is_primary=True).first()
+    if ruleset is None:
+        return CustomerTerms(None, None, None, None)
+    tier = tier_on(customer, ruleset, on)
+    if tier is None:
+        return CustomerTerms(ruleset, None, None, None)
+    day = on or timezone.localdate()
+    version = version_in_force(ruleset, day)
+    policy = version.tiers.filter(tier=tier).first() if version is not None else None
+    upcoming = next_version(ruleset, day)
+    if upcoming is None:
+        return CustomerTerms(ruleset, tier, version, policy)
+    upcoming_policy = upcoming.tiers.filter(tier=tier).first()
+    changes = tier_changes(policy, upcoming_policy)
+    if not changes:
+        return CustomerTerms(ruleset, tier, version, policy)
+    return CustomerTerms(ruleset, tier, version, policy, upcoming, upcoming_policy, changes)
