@@ -480,7 +480,7 @@ def test_fifty_thousand_transactions_import_in_bulk(tmp_path, manager):
 def test_an_unknown_kind_or_field_is_a_programming_error(tmp_path):
     """Given a caller naming a kind or field we do not have, then it is told at once."""
     with pytest.raises(ValueError):
-        suggest_mapping(["a"], "payments")
+        suggest_mapping(["a"], "invoices")
     path = write_csv(tmp_path / "c.csv", ["客户编号"], [["K1"]])
     with pytest.raises(ValueError):
         services.validate(path, "customers", {"code": "客户编号", "colour": "客户编号"})
