@@ -134,3 +134,22 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# --- Notifications: e-mail through SMTP (tiering_web.notifications) ----------------------
+# The outbox's e-mails go through Django's SMTP backend to the server named here; each
+# carries its idempotency key as Message-ID (at the domain of TIERING_EMAIL_FROM), so that
+# a copy resent after a worker died can be recognised. Webhook endpoints (SMS gateway,
+# alert receivers) are configured in the app, not here.
+#   TIERING_EMAIL_HOST / TIERING_EMAIL_PORT       the SMTP server (default localhost:25)
+#   TIERING_EMAIL_USER / TIERING_EMAIL_PASSWORD   login, if the server wants one
+#   TIERING_EMAIL_USE_TLS                         1 for STARTTLS (usually with port 587)
+#   TIERING_EMAIL_FROM                            the sender, e.g. 客户服务 <service@example.com>
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("TIERING_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("TIERING_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("TIERING_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("TIERING_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("TIERING_EMAIL_USE_TLS", "0").lower() in ("1", "true", "yes", "on")
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = os.environ.get("TIERING_EMAIL_FROM", "tiering@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL

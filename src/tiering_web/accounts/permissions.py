@@ -129,3 +129,20 @@ def can_edit_policies(user) -> bool:
     """Write and approve tier policy versions: administrators and managers (everyone
     signed in reads them; the author of a version may not approve it)."""
     return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_view_outbox(user) -> bool:
+    """The notification outbox (messages, errors, retrying a dead one) and the message
+    templates: administrators and managers."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_manage_webhooks(user) -> bool:
+    """Webhook endpoints hold signing secrets: administrators only."""
+    return _is(user, Role.ADMINISTRATOR)
+
+
+def can_set_notification_preferences(user, customer: Customer) -> bool:
+    """A customer's opt-outs and message language: administrators, managers, and the
+    customer's own account manager."""
+    return can_edit_customer(user, customer)

@@ -1,5 +1,23 @@
 """Pages of the notifications app."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from tiering_web.notifications import views
+
+urlpatterns = [
+    path("", views.notification_outbox, name="notification_outbox"),
+    path("<int:pk>/retry/", views.notification_retry, name="notification_retry"),
+    path("templates/", views.notification_templates, name="notification_templates"),
+    path(
+        "templates/<str:kind>/<str:language>/<str:channel>/",
+        views.notification_template_edit,
+        name="notification_template_edit",
+    ),
+    path("webhooks/", views.notification_endpoints, name="notification_endpoints"),
+    path("webhooks/<int:pk>/", views.notification_endpoint_edit, name="notification_endpoint_edit"),
+    path(
+        "customers/<str:code>/preferences/",
+        views.notification_preferences,
+        name="notification_preferences",
+    ),
+]

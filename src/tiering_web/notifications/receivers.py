@@ -1,0 +1,23 @@
+"""Receivers of other apps' signals (connected in :meth:`.apps.NotificationsConfig.ready`)."""
+
+import logging
+
+from django.dispatch import receiver
+
+from tiering_web.evaluations.signals import evaluation_published
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(evaluation_published, dispatch_uid="notifications.evaluation_published")
+def on_evaluation_published(sender, evaluation, actor=None, **kwargs):
+    """Queue the publication's messages in the background: the publishing request only
+    adds one task row. The signal is sent with ``send_robust``, which swallows errors, so
+    a failure is logged here."""
+    from tiering_web.notifications.tasks import queue_publication_messages
+
+    try:
+        queue_publication_messages.enqueue(evaluation.pk)
+    except Exception:
+        logger.exception("could not queue the messages of evaluation %s", evaluation.pk)
+        raise
