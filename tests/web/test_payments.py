@@ -403,3 +403,24 @@ def test_ledger_fixture_is_what_the_payments_assume():
         ("2026-05-01", "40000.00", "20000.00"),
     ]
     assert LEDGER["C3"][1] == [("2026-06-15", "30000.00", "18000.00")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_if_of_a_collection_rule_reads_the_stored_payments(manager, customers):
+    """Given the payments stored and a collection-rate rule set, when its A threshold is
+    lowered to 0.5 in a what-if, then C2 and C6 (rate 0.5) would move from B to A and
+    nothing is saved."""
+    from tiering_web.rulesets.whatif import what_if
+
+    store_payments(customers)
+    version = approved(manager, COLLECTION)
+    lowered = {
+        **COLLECTION,
+        "tiers": [{"name": "A", "min": 0.5}, {"name": "B", "min": 0.4}, {"name": "C"}],
+    }
+
+    result = what_if(lowered, version, AS_OF)
+
+    moves = result.comparison.matrix
+    assert sorted(m.customer_id for m in moves.upgrades) == ["C2", "C6"]
+    assert moves.downgrades == () and result.comparison.up == 2

@@ -17,6 +17,7 @@ from django.db import connections
 
 import tiering
 from tiering import reports
+from tiering.rules import PAYMENT_METRICS
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.adapters import engine_inputs
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
@@ -102,6 +103,7 @@ def _grade(rules: tiering.RuleSet, inputs, as_of: dt.date, lang: str) -> pa.Tabl
         lang=lang,
         attributes=False,
         extra_metrics=("revenue",),
+        payments=inputs.payments,
     )
     return evaluation.to_pyarrow().select(["customer_id", "tier", "revenue"])
 
@@ -119,7 +121,12 @@ def what_if(
         raise RuntimeError("what_if reads through a second connection: call it outside atomic()")
     proposed_rules = tiering.parse_rules(definition, source=definition.get("name") or "<rules>")
     baseline_rules = baseline.rules() if baseline is not None else None
-    with engine_inputs() as inputs:
+    paying = any(
+        PAYMENT_METRICS.intersection(r.metric_refs())
+        for r in (proposed_rules, baseline_rules)
+        if r is not None
+    )
+    with engine_inputs(want_payments=paying) as inputs:
         proposed = _grade(proposed_rules, inputs, as_of, lang)
         current = _grade(baseline_rules, inputs, as_of, lang) if baseline_rules else None
 
