@@ -424,3 +424,21 @@ def test_what_if_of_a_collection_rule_reads_the_stored_payments(manager, custome
     moves = result.comparison.matrix
     assert sorted(m.customer_id for m in moves.upgrades) == ["C2", "C6"]
     assert moves.downgrades == () and result.comparison.up == 2
+
+
+@pytest.mark.django_db
+def test_customer_page_shows_payments_and_what_is_owed(client, manager, customers):
+    """Given the payments stored, when C6's page is opened, then it lists the payment and
+    shows net sales 25,000.00, received 12,500.00 and 12,500.00 still owed; C3's return
+    reduces its net sales to 20,000.00, all paid."""
+    store_payments(customers)
+    client.force_login(manager)
+    c6 = client.get(reverse("customer_detail", args=["C6"]), **EN)
+    assert c6.context["balance"] == {
+        "sales": Decimal("25000.00"),
+        "payments": Decimal("12500.00"),
+        "receivables": Decimal("12500.00"),
+    }
+    assert "HK-C6-2026-09-30" in c6.text and "Still owed" in c6.text
+    c3 = client.get(reverse("customer_detail", args=["C3"]), **EN).context["balance"]
+    assert (c3["sales"], c3["receivables"]) == (Decimal("20000.00"), Decimal("0.00"))

@@ -1,11 +1,14 @@
-"""Writes to customers. Each goes through one ``do_*`` function that validates, saves and
-records who did it and why, whether called from a view, the API, an import or the CLI."""
+"""Writes to customers (and one read: a customer's account balance). Each write goes
+through one ``do_*`` function that validates, saves and records who did it and why,
+whether called from a view, the API, an import or the CLI."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, Sum
 
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer, Transaction
@@ -81,3 +84,16 @@ def do_upsert_transactions(actor, rows: list[dict[str, Any]], reason: str) -> tu
             customers=sorted({row["customer"].code for row in rows}),
         )
     return created, updated
+
+
+def account_balance(customer: Customer) -> dict[str, Decimal]:
+    """The customer's account over all recorded history: net sales (orders less returns),
+    payments received, and what is still owed (``receivables``; negative: paid ahead) —
+    the engine's ``receivables`` metric as of today. Two aggregate queries."""
+    sales = customer.transactions.aggregate(
+        orders=Sum("amount", filter=Q(kind=Transaction.Kind.ORDER), default=Decimal(0)),
+        returns=Sum("amount", filter=Q(kind=Transaction.Kind.RETURN), default=Decimal(0)),
+    )
+    paid = customer.payments.aggregate(total=Sum("amount", default=Decimal(0)))["total"]
+    net = sales["orders"] - sales["returns"]
+    return {"sales": net, "payments": paid, "receivables": net - paid}

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from tiering_web.accounts.permissions import sees_contacts, visible_customers
 from tiering_web.customers.forms import CustomerFilterForm
 from tiering_web.customers.pagination import CappedPaginator, owner_groups, tier_groups
+from tiering_web.customers.services import account_balance
 from tiering_web.evaluations.explanations import customer_tiers
 from tiering_web.evaluations.models import Override, TierAssignment
 from tiering_web.rulesets.models import RuleSet
@@ -58,6 +59,8 @@ def customer_detail(request, code):
         "tiers": customer_tiers(customer),
         "history": history,
         "transactions": customer.transactions.order_by("-date", "-id")[:RECENT_TRANSACTIONS],
+        "payments": customer.payments.order_by("-date", "-id")[:RECENT_TRANSACTIONS],
+        "balance": account_balance(customer),
         "overrides": Override.objects.filter(customer=customer).select_related(
             "ruleset", "created_by"
         ),
