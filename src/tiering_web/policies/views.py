@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -47,7 +48,7 @@ def _versions(ruleset: RuleSet):
 def policy_list(request):
     _may_view(request.user)
     today = timezone.localdate()
-    date_form = OnDateForm(request.GET or None)
+    date_form = OnDateForm(request.GET or None, initial={"on": today})
     on = today
     if date_form.is_bound and date_form.is_valid() and date_form.cleaned_data["on"]:
         on = date_form.cleaned_data["on"]
@@ -199,7 +200,10 @@ def policy_approve(request, pk, number):
             messages.success(
                 request,
                 _("Version %(number)s approved: in force from %(date)s.")
-                % {"number": version.number, "date": version.effective_date.isoformat()},
+                % {
+                    "number": version.number,
+                    "date": date_format(version.effective_date, "SHORT_DATE_FORMAT"),
+                },
             )
             return redirect("policy_detail", pk=pk, number=number)
     version.refresh_from_db()
