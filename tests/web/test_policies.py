@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from tiering_web.audit.models import AuditEntry
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
@@ -78,7 +79,7 @@ def test_bad_versions_are_refused_whole(manager, version):
         {"tier": "VIP"},
         {"tier": "B", "colour": "gold"},
     ]
-    with pytest.raises(ValidationError) as error:
+    with translation.override("en"), pytest.raises(ValidationError) as error:
         do_save_policy_version(manager, version.ruleset, dt.date(2026, 1, 1), bad, "x")
     text = " | ".join(error.value.messages)
     assert "VIP is not a tier of 按营收分级 (A, B, C)" in text
