@@ -131,6 +131,22 @@ def can_edit_policies(user) -> bool:
     return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
 
 
+def can_query_priority(user) -> bool:
+    """The call-centre priority lookup: any active user (an IVR gets its own user); an
+    account manager hears only of their own customers (see callcentre.services)."""
+    return role(user) is not None
+
+
+def can_record_calls(user) -> bool:
+    """Record call logs (API, CSV import) and rebuild the phone index."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_view_sla(user) -> bool:
+    """The call-centre SLA report: administrators, managers and analysts."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER, Role.ANALYST)
+
+
 def can_view_outbox(user) -> bool:
     """The notification outbox (messages, errors, retrying a dead one) and the message
     templates: administrators and managers."""

@@ -1,5 +1,12 @@
-"""Pages of the callcentre app."""
+"""Pages of the callcentre app (the priority lookup is mounted at ``/api/priority`` by the
+root URLconf, see :func:`tiering_web.callcentre.views.priority`)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from tiering_web.callcentre import views
+
+urlpatterns = [
+    path("sla/", views.sla, name="callcentre_sla"),
+    path("calls/import/", views.call_import, name="callcentre_import"),
+    path("phone-index/rebuild/", views.rebuild_index, name="callcentre_rebuild_index"),
+]

@@ -1,0 +1,128 @@
+"""The call centre over the API: the caller's priority for an IVR, and call logs.
+
+``GET /api/priority?phone=…`` or ``?customer=CODE`` (any active user's bearer token, no
+session; an account manager hears only of their own customers) answers::
+
+    {"known": true, "phone": "8613800138000", "customer": "C1", "name": "…", "tier": "A",
+     "queue_priority": 1, "answer_seconds": 20, "answer_share": 0.9,
+     "callback_hours": null, "blacklisted": false}
+
+An unknown caller is not an error: 200 with ``known`` false and the default priority
+(``settings.CALLCENTRE_UNKNOWN_PRIORITY``, 5); a blacklisted customer gets 9. The rules are
+in :mod:`tiering_web.callcentre.services`. The same answer is served by a plain Django
+view at the same address (:func:`tiering_web.callcentre.views.priority`), which the root
+URLconf mounts before the API: it costs a quarter less CPU per request than this route
+(bench/priority.py). This route is what the OpenAPI schema documents, and the same answer
+when the plain view is not mounted.
+
+``POST /api/calls`` (administrators and managers) records a batch of calls, all or none.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja import Status as Response
+
+from tiering_web.accounts.permissions import can_query_priority, can_record_calls
+from tiering_web.callcentre.services import (
+    CallsRejected,
+    do_record_calls,
+    priority_for_customer,
+    priority_for_phone,
+)
+from tiering_web.callcentre.tokens import CachedTokenAuth
+
+router = Router(tags=["call centre"])
+
+
+class PriorityQuery(Schema):
+    phone: str | None = Field(None, description="the caller's number, in any usual form")
+    customer: str | None = Field(None, description="a customer code, instead of a phone")
+
+
+class PriorityOut(Schema):
+    known: bool = Field(description="false for a number or code that matches no customer")
+    phone: str = Field(description="the number as normalised for the lookup")
+    customer: str | None
+    name: str | None
+    tier: str | None = Field(description="current tier under the primary rule set")
+    queue_priority: int = Field(description="1 is answered first, 9 last")
+    answer_seconds: int | None
+    answer_share: float | None = Field(description='e.g. 0.9 for "90% within 20 s"')
+    callback_hours: int | None
+    blacklisted: bool
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[dict]
+
+
+@router.get(
+    "/priority",
+    response={200: PriorityOut, 422: ErrorOut},
+    auth=CachedTokenAuth(),
+    summary="Queue priority of a caller",
+)
+def priority(request, query: Query[PriorityQuery]):
+    """The tier, queue priority and answer-time target of a caller (by phone) or a
+    customer (by code); see the module documentation."""
+    if not can_query_priority(request.auth):
+        raise PermissionDenied("you may not query priorities")
+    if query.customer:
+        return priority_for_customer(request.auth, query.customer)
+    if query.phone is None:
+        return Response(
+            422,
+            {
+                "detail": "invalid request",
+                "errors": [{"field": "phone", "message": "give phone or customer"}],
+            },
+        )
+    return priority_for_phone(request.auth, query.phone)
+
+
+class CallIn(Schema):
+    caller: str = Field(description="the caller's number as the switch gave it")
+    queued_at: dt.datetime = Field(description="when the call entered the queue")
+    wait_seconds: int = Field(ge=0, description="seconds until answered or abandoned")
+    answered: bool = Field(description="false when the caller hung up first")
+    callback_at: dt.datetime | None = Field(None, description="when we called back")
+    reference: str = Field("", description="the call centre's id; a repeat is refused")
+
+
+class CallsIn(Schema):
+    calls: list[CallIn]
+    reason: str = ""
+
+
+class CallsOut(Schema):
+    recorded: int
+    matched: int = Field(description="calls whose number matched a customer")
+
+
+def _aware(value):
+    return value if value is None or timezone.is_aware(value) else timezone.make_aware(value)
+
+
+@router.post("/calls", response={201: CallsOut, 422: ErrorOut}, summary="Record calls")
+def record_calls(request, payload: CallsIn):
+    """Record a batch of calls, all or none: a bad call is named as ``calls[i].field``."""
+    if not can_record_calls(request.auth):
+        raise PermissionDenied("you may not record calls")
+    calls = [
+        {
+            **c.dict(),
+            "queued_at": _aware(c.queued_at),
+            "callback_at": _aware(c.callback_at),
+        }
+        for c in payload.calls
+    ]
+    try:
+        made = do_record_calls(request.auth, calls, payload.reason or "API")
+    except CallsRejected as e:
+        errors = [{"field": f"calls[{i.row}].{i.field}", "message": i.message} for i in e.issues]
+        return Response(422, {"detail": "invalid data", "errors": errors})
+    return Response(201, {"recorded": len(made), "matched": sum(1 for c in made if c.customer_id)})

@@ -1,0 +1,163 @@
+import csv
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.decorators.http import require_GET, require_POST
+
+from tiering_web.accounts.permissions import can_query_priority, can_record_calls, can_view_sla
+from tiering_web.callcentre.forms import CallImportForm, RebuildForm, SlaPeriodForm
+from tiering_web.callcentre.services import (
+    CallsRejected,
+    do_import_calls,
+    do_request_phone_index_rebuild,
+    priority_for_customer,
+    priority_for_phone,
+    sla_report,
+)
+from tiering_web.callcentre.tokens import bearer_token, user_for_token
+
+
+def _json(status: int, body: dict) -> HttpResponse:
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False), status=status, content_type="application/json"
+    )
+
+
+@require_GET
+def priority(request):
+    """``GET /api/priority``: the same answer as the API route documented in
+    :mod:`tiering_web.callcentre.api`, without the API framework's per-request work (see
+    bench/README.md): bearer token only, checked through the token cache."""
+    user = user_for_token(bearer_token(request))
+    if user is None:
+        return _json(401, {"detail": "unauthorized", "errors": []})
+    if not can_query_priority(user):
+        return _json(403, {"detail": "you may not query priorities", "errors": []})
+    code = request.GET.get("customer")
+    phone = request.GET.get("phone")
+    if code:
+        return _json(200, priority_for_customer(user, code))
+    if phone is None:
+        error = {"field": "phone", "message": "give phone or customer"}
+        return _json(422, {"detail": "invalid request", "errors": [error]})
+    return _json(200, priority_for_phone(user, phone))
+
+
+def _safe(value):
+    """A cell a spreadsheet will not read as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _csv(rows, start, end) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sla-{start}-{end}.csv"'
+    response.write("\ufeff")
+    out = csv.writer(response)
+    out.writerow(
+        [
+            pgettext("customer grade", "Tier"),
+            _("Calls"),
+            _("Answered"),
+            _("Answered in time"),
+            _("Share in time"),
+            _("Target (seconds)"),
+            _("Target share"),
+            _("Target met"),
+            _("Abandoned"),
+            _("Callbacks due"),
+            _("Called back in time"),
+            _("Callback within (hours)"),
+        ]
+    )
+    for r in rows:
+        out.writerow(
+            [
+                _safe(r.tier or _("No tier")),
+                r.calls,
+                r.answered,
+                r.within,
+                "" if r.within_share is None else f"{r.within_share:.4f}",
+                r.answer_seconds or "",
+                "" if r.answer_share is None else f"{r.answer_share:.3f}",
+                "" if r.met is None else (_("yes") if r.met else _("no")),
+                r.abandoned,
+                r.callbacks_due,
+                r.callbacks_in_time,
+                r.callback_hours or "",
+            ]
+        )
+    return response
+
+
+@login_required
+def sla(request):
+    if not can_view_sla(request.user):
+        raise PermissionDenied
+    form = SlaPeriodForm(request.GET or None)
+    start, end = form.period()
+    rows = sla_report(start, end) if not form.errors else []
+    if request.GET.get("format") == "csv" and not form.errors:
+        return _csv(rows, start, end)
+    query = request.GET.copy()
+    query.pop("format", None)
+    context = {
+        "form": form,
+        "rows": rows,
+        "start": start,
+        "end": end,
+        "query": query.urlencode(),
+        "may_record": can_record_calls(request.user),
+        "rebuild_form": RebuildForm(),
+    }
+    return render(request, "callcentre/sla.html", context)
+
+
+@login_required
+def call_import(request):
+    if not can_record_calls(request.user):
+        raise PermissionDenied
+    issues = []
+    if request.method == "POST":
+        form = CallImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                made = do_import_calls(
+                    request.user, upload.read(), upload.name, form.cleaned_data["reason"]
+                )
+            except CallsRejected as e:
+                issues = e.issues
+            else:
+                messages.success(
+                    request,
+                    _("%(count)s calls imported, %(matched)s matched to customers.")
+                    % {"count": len(made), "matched": sum(1 for c in made if c.customer_id)},
+                )
+                return redirect("callcentre_sla")
+    else:
+        form = CallImportForm()
+    status = 400 if issues else 200
+    return render(
+        request, "callcentre/call_import.html", {"form": form, "issues": issues}, status=status
+    )
+
+
+@login_required
+@require_POST
+def rebuild_index(request):
+    if not can_record_calls(request.user):
+        raise PermissionDenied
+    form = RebuildForm(request.POST)
+    if form.is_valid():
+        do_request_phone_index_rebuild(request.user, form.cleaned_data["reason"])
+        messages.success(request, _("The phone index is being rebuilt in the background."))
+    else:
+        messages.error(request, _("Give a reason to rebuild the phone index."))
+    return redirect("callcentre_sla")
