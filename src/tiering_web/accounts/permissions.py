@@ -131,6 +131,25 @@ def can_edit_policies(user) -> bool:
     return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
 
 
+def can_plan_account_work(user) -> bool:
+    """Account managers' work: set capacities and seniority, decide assignment proposals,
+    transfer customers, set revisit plans: administrators and managers."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def has_task_list(user) -> bool:
+    """Revisit tasks: account managers keep their own list; administrators and managers
+    keep theirs and read anyone's; analysts have none."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER, Role.ACCOUNT_MANAGER)
+
+
+def can_complete_task(user, task) -> bool:
+    """A task is completed by its owner, or by an administrator or manager."""
+    if _is(user, Role.ADMINISTRATOR, Role.MANAGER):
+        return True
+    return _is(user, Role.ACCOUNT_MANAGER) and task.owner_id == user.pk
+
+
 def can_query_priority(user) -> bool:
     """The call-centre priority lookup: any active user (an IVR gets its own user); an
     account manager hears only of their own customers (see callcentre.services)."""

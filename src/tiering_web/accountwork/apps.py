@@ -2,6 +2,18 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _on_published(sender, evaluation, actor=None, **kwargs):
+    """Queue the assignment proposals of a just-published evaluation."""
+    from tiering_web.accountwork.tasks import propose_in_background
+
+    propose_in_background.enqueue(evaluation.pk, getattr(actor, "pk", None))
+
+
 class AccountWorkConfig(AppConfig):
     name = "tiering_web.accountwork"
     verbose_name = _("Account managers' work")
+
+    def ready(self):
+        from tiering_web.evaluations.signals import evaluation_published
+
+        evaluation_published.connect(_on_published, dispatch_uid="accountwork.propose")
