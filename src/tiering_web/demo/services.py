@@ -15,18 +15,26 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from tiering.demo import generate_demo
 from tiering_web.accounts.models import Role
+from tiering_web.accountwork.services import (
+    do_save_manager_profile,
+    do_save_revisit_plan,
+    generate_tasks,
+)
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
 from tiering_web.imports.services import import_customers, import_payments, import_transactions
+from tiering_web.policies.services import do_approve_policy_version, do_save_policy_version
 from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_create_ruleset,
@@ -108,6 +116,84 @@ RULESETS: tuple[tuple[str, str, dict], ...] = (
         },
     ),
 )
+
+#: With the demo's payments: grading by how well customers pay (回款).
+COLLECTION_RULESET = (
+    "回款评级",
+    "近12个月回款率与应收周转：回款率≥95%且周转≥4次为A",
+    {
+        "lookback": "12 months",
+        "scorecard": [
+            {
+                "factor": "collection_rate",
+                "weight": 60,
+                "scale": {"bands": [[0, 20], [0.8, 60], [0.95, 100]]},
+            },
+            {
+                # empty when nothing is owed: fully paid counts as the best turnover
+                "factor": "receivables_turnover",
+                "weight": 40,
+                "scale": {"bands": [[0, 20], [2, 60], [4, 100]], "default": 100},
+            },
+        ],
+        "tiers": [
+            {"name": "A", "min_score": 80},
+            {"name": "B", "min_score": 50},
+            {"name": "C"},
+        ],
+    },
+)
+
+_MEMBER = {"code": "member_price", "zh": "会员价", "en": "Member price"}
+#: What each tier of the primary rule set gets (DOMAIN.md, "What each tier gets").
+POLICIES = [
+    {
+        "tier": "A",
+        "benefits": [
+            _MEMBER,
+            {"code": "priority_booking", "zh": "优先订货", "en": "Priority booking"},
+            {"code": "free_delivery", "zh": "免费配送", "en": "Free delivery"},
+            {"code": "annual_gift", "zh": "年度礼品", "en": "Annual gift"},
+        ],
+        "price_coefficient": Decimal("0.950"),
+        "payment_terms_days": 60,
+        "credit_days": 90,
+        "credit_limit": Decimal("2000000.00"),
+        "delivery_lead_days": 3,
+        "dedicated_manager": True,
+        "revisit_days": 30,
+        "queue_priority": 1,
+        "answer_seconds": 20,
+        "answer_share": Decimal("0.900"),
+        "callback_hours": 4,
+    },
+    {
+        "tier": "B",
+        "benefits": [_MEMBER, {"code": "points_x2", "zh": "双倍积分", "en": "Double points"}],
+        "price_coefficient": Decimal("0.980"),
+        "payment_terms_days": 30,
+        "credit_days": 45,
+        "credit_limit": Decimal("500000.00"),
+        "delivery_lead_days": 5,
+        "dedicated_manager": True,
+        "revisit_days": 90,
+        "queue_priority": 3,
+        "answer_seconds": 20,
+        "answer_share": Decimal("0.850"),
+        "callback_hours": 24,
+    },
+    {
+        "tier": "C",
+        "benefits": [{"code": "promotions", "zh": "促销活动", "en": "Promotions"}],
+        "payment_terms_days": 0,
+        "delivery_lead_days": 7,
+        "service_team": "客户服务中心",
+        "revisit_days": 180,
+        "queue_priority": 5,
+        "answer_seconds": 30,
+        "answer_share": Decimal("0.800"),
+    },
+]
 
 #: The fixed staff accounts (username, display name, role); the account managers come
 #: from the demo's 客户经理 column.
@@ -230,7 +316,8 @@ def load_demo(
         import_payments(admin, payments_file, reason=REASON, file_name=payments_file.name)
 
     versions = []
-    for i, (name, description, definition) in enumerate(RULESETS):
+    rulesets = RULESETS + ((COLLECTION_RULESET,) if payments_file is not None else ())
+    for i, (name, description, definition) in enumerate(rulesets):
         ruleset = do_create_ruleset(admin, name, REASON, description)
         version = do_save_ruleset_version(
             admin, ruleset, {"name": name, **definition}, REASON, effective_date=QUARTERS[0]
@@ -241,11 +328,14 @@ def load_demo(
         versions.append(version)
 
     manager = User.objects.get(username="manager")
+    _service_levels(admin, manager, versions[0].ruleset, owners)
     for as_of in QUARTERS:
         for version in versions:
             progress(f"grading {version.ruleset.name} as of {as_of:%Y-%m-%d} and publishing")
             evaluation = run_evaluation(admin, version, as_of, lang="zh-hans")
             publish_evaluation(manager, evaluation, REASON)
+    progress("planning the account managers' revisits")
+    generate_tasks(timezone.localdate())
 
     path = accounts_file()
     path.write_text(
@@ -254,6 +344,26 @@ def load_demo(
     )
     path.chmod(0o600)
     return made
+
+
+def _service_levels(admin, manager, primary, owners: Counter) -> None:
+    """What each tier gets (policies approved by the manager), the account managers'
+    seniority and capacity (the busiest most senior), and the revisit plans."""
+    policy = do_save_policy_version(admin, primary, QUARTERS[0], POLICIES, REASON, note="演示政策")
+    do_approve_policy_version(manager, policy, REASON)
+    User = get_user_model()
+    tiers = primary.latest_version().rules().tier_names  # best first
+    for rank, name in enumerate(sorted(owners, key=lambda n: (-owners[n], n))):
+        seniority = 3 if rank < 2 else 2 if rank < 5 else 1
+        capacity = {tiers[0]: 15 if seniority == 3 else 5, **{t: 150 for t in tiers[1:-1]}}
+        do_save_manager_profile(admin, User.objects.get(username=name), seniority, capacity, REASON)
+    for tier, kind, every in (
+        (tiers[0], "visit", None),  # the policy's revisit_days
+        (tiers[0], "review", 90),
+        (tiers[1], "call", None),
+        (tiers[-1], "survey", 180),
+    ):
+        do_save_revisit_plan(admin, primary, tier, kind, every, REASON, starts_on=QUARTERS[0])
 
 
 def saved_accounts() -> list[DemoAccount]:
