@@ -692,3 +692,36 @@ def stale_counts(customers: QuerySet, days: int, today: dt.date | None = None) -
     )
     rows = list(rows)
     return sorted(rows, key=lambda r: (r["owner_id"] is None, r["owner__username"] or ""))
+
+
+def record_ownership_changes(
+    actor, changes: list[tuple[int, int | None, int | None]], reason: str
+) -> int:
+    """The ownership history of owners set in bulk by an import: one
+    :class:`OwnershipChange` per (customer id, previous owner id, new owner id), source
+    ``import``, and the customers' open tasks moved to their new owners. Called inside the
+    import's transaction (the import's own audit entry says who imported what); returns
+    how many were written."""
+    rows = [
+        OwnershipChange(
+            customer_id=customer,
+            from_owner_id=before,
+            to_owner_id=after,
+            reason=reason,
+            source=OwnershipChange.Source.IMPORT,
+            by=actor if actor is not None and actor.pk is not None else None,
+        )
+        for customer, before, after in changes
+        if before != after
+    ]
+    OwnershipChange.objects.bulk_create(rows, batch_size=2000)
+    by_owner: dict[int | None, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.from_owner_id is not None:
+            by_owner[row.to_owner_id].append(row.customer_id)
+    for owner, customers in by_owner.items():
+        for i in range(0, len(customers), 2000):
+            Task.objects.filter(
+                customer_id__in=customers[i : i + 2000], status=Task.Status.OPEN
+            ).update(owner_id=owner)
+    return len(rows)

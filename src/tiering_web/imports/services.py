@@ -46,6 +46,7 @@ from tiering.exceptions import InputError, RowIssue
 from tiering.output import write_atomically
 from tiering_web.accounts.models import Role
 from tiering_web.accounts.permissions import role
+from tiering_web.accountwork.services import record_ownership_changes
 from tiering_web.audit.services import record
 from tiering_web.customers import models as cm
 from tiering_web.customers.models import Customer, Payment, Transaction
@@ -453,6 +454,9 @@ class _CustomerCheck:
     def __init__(self, upload: _Upload):
         self.mapping = upload.mapping
         self.users: dict[str, int] = {}  # owner username -> user id, for the writing
+        #: (customer id, previous owner id, new owner id) of every owner the file sets,
+        #: written to the ownership history with the import
+        self.owner_changes: list[tuple[int, int | None, int | None]] = []
         self.issues = _duplicate_issues(
             upload, self.mapping["code"], ("code",), "duplicate customer code", "客户编号重复"
         )
@@ -786,12 +790,15 @@ def _write_customers(rows: list[_Row], checker: _CustomerCheck) -> tuple[int, in
             continue
         diff = {k: v for k, v in values.items() if getattr(customer, k) != v}
         if diff:
+            if "owner_id" in diff:
+                checker.owner_changes.append((customer.pk, customer.owner_id, diff["owner_id"]))
             for k, v in diff.items():
                 setattr(customer, k, v)
             customer.updated_at = now
             changed.append(customer)
             changed_fields.update(diff)
     Customer.objects.bulk_create(new, batch_size=BATCH)
+    checker.owner_changes += [(c.pk, None, c.owner_id) for c in new if c.owner_id is not None]
     if changed:
         Customer.objects.bulk_update(
             changed, sorted(changed_fields | {"updated_at"}), batch_size=BATCH
@@ -985,6 +992,8 @@ def _import(
                 created, updated, done = created + new, updated + changed, done + len(rows)
                 if progress:
                     progress(WRITING, done, upload.total)
+            if kind == CUSTOMERS and checker.owner_changes:
+                record_ownership_changes(actor, checker.owner_changes, reason or job.file_name)
             return _finish(actor, job, reason, created, updated, done - created - updated)
 
 
