@@ -510,6 +510,29 @@ def test_a_worker_that_dies_after_sending_loses_nothing_and_sends_nothing_twice(
     assert sending._finish(email_message, token, status=Message.Status.FAILED) is False
 
 
+def test_a_slow_worker_does_not_send_what_another_worker_took_over(company, smtp):
+    """Given a worker that claimed two messages and was too slow to reach the second
+    before its lease ran out, when another worker has claimed that one meanwhile, then
+    the slow worker skips it, and only the second worker sends it."""
+    c1 = company["customers"]["C1"]
+    first, second = mail(c1, "slow:1"), mail(c1, "slow:2", to="other@c1.example")
+    t0 = timezone.now()
+    slow_token, claimed = sending.claim(t0)
+    assert [m.pk for m in claimed] == [first.pk, second.pk]
+    assert sending.claim(t0)[1] == []  # nothing left for a concurrent worker
+
+    assert sending.send_one(claimed[0], slow_token, t0) == Message.Status.SENT
+    later = t0 + sending.LEASE + dt.timedelta(seconds=1)
+    fast_token, taken = sending.claim(later)
+    assert [m.pk for m in taken] == [second.pk]
+    assert sending.send_one(claimed[1], slow_token, later) == "lost"
+    assert sending.send_one(taken[0], fast_token, later) == Message.Status.SENT
+
+    assert [m["To"] for m in smtp.received] == ["zhang@c1.example", "other@c1.example"]
+    second.refresh_from_db()
+    assert (second.status, second.attempts) == (Message.Status.SENT, 2)
+
+
 def _database_url() -> str:
     settings = connection.settings_dict
     if connection.vendor == "sqlite":

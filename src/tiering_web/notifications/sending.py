@@ -24,9 +24,10 @@ carries the same key, so the receiver drops the copy:
   and ignores a key it has already accepted (answering 2xx). Any 2xx counts as delivered;
   anything else (or no answer within :data:`TIMEOUT`) is a failed attempt.
 
-``LEASE`` must stay well above the longest send (:data:`TIMEOUT`), or a slow send could be
-claimed by a second worker while the first is still sending (the receiver would still
-drop the copy).
+Each message's lease is renewed just before it is sent (a batch may take longer than one
+lease), and a message whose claim was lost meanwhile is skipped. ``LEASE`` must stay well
+above the longest send (:data:`TIMEOUT`), or a slow send could be claimed by a second
+worker while the first is still sending (the receiver would still drop the copy).
 
 **Retries.** A failed attempt sets ``failed`` and ``next_attempt_at = now + BACKOFF × 2^(n-1)``
 (n = attempts so far, capped at :data:`MAX_BACKOFF`); after :data:`MAX_ATTEMPTS` attempts
@@ -72,6 +73,7 @@ class Outcome:
     failed: int = 0
     dead: int = 0
     cancelled: int = 0
+    lost: int = 0
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -187,8 +189,21 @@ def _finish(message: Message, token: str, **fields) -> bool:
     return bool(Message.objects.filter(pk=message.pk, claim_token=token).update(**fields))
 
 
+def _renew(message: Message, token: str, now: dt.datetime) -> bool:
+    """A full lease for this send (a batch takes longer than one lease); False when the
+    claim was lost meanwhile (the lease ran out and another worker took the message)."""
+    return bool(
+        Message.objects.filter(
+            pk=message.pk, claim_token=token, status=Message.Status.SENDING
+        ).update(lease_until=now + LEASE)
+    )
+
+
 def send_one(message: Message, token: str, now: dt.datetime) -> str:
-    """Send one claimed message and record the outcome; returns the new status."""
+    """Send one claimed message and record the outcome; returns the new status
+    (``lost`` when another worker holds it now: it is left to that worker)."""
+    if not _renew(message, token, now):
+        return "lost"
     if _opted_out(message):
         _finish(message, token, status=Message.Status.CANCELLED, last_error="")
         return Message.Status.CANCELLED
@@ -227,6 +242,6 @@ def send_due(now: dt.datetime | None = None, *, limit: int | None = None) -> Out
             break
         outcome.claimed += len(messages)
         for message in messages:
-            status = send_one(message, token, at)
+            status = send_one(message, token, now or timezone.now())
             setattr(outcome, status, getattr(outcome, status) + 1)
     return outcome

@@ -34,5 +34,6 @@ class Command(BaseCommand):
         outcome = sending.send_due()
         self.stdout.write(
             f"claimed {outcome.claimed}: sent {outcome.sent}, failed {outcome.failed} "
-            f"(will retry), dead {outcome.dead}, cancelled {outcome.cancelled}"
+            f"(will retry), dead {outcome.dead}, cancelled {outcome.cancelled}, "
+            f"left to another worker {outcome.lost}"
         )
