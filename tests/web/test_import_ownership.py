@@ -47,3 +47,22 @@ def test_import_records_owner_changes(tmp_path, manager, django_user_model):
     ]
     task.refresh_from_db()
     assert task.owner == zhang
+
+
+@pytest.mark.django_db
+def test_a_customer_edit_that_changes_the_owner_is_recorded(manager, django_user_model):
+    """Given K1 owned by li, when a manager edits K1's owner to zhang through the customer
+    service (as the API does), then the history holds the transfer with its reason."""
+    from tiering_web.customers.services import do_create_customer, do_update_customer
+
+    li = django_user_model.objects.create_user("li", password="x", role=Role.ACCOUNT_MANAGER)
+    zhang = django_user_model.objects.create_user("zhang", password="x", role=Role.ACCOUNT_MANAGER)
+    k1 = do_create_customer(manager, {"code": "K1", "name": "甲", "owner": li}, "new")
+    do_update_customer(manager, k1, {"owner": zhang}, "li moved to another region")
+    change = OwnershipChange.objects.get(to_owner=zhang)
+    assert (change.from_owner, change.source, change.reason, change.by) == (
+        li,
+        "transfer",
+        "li moved to another region",
+        manager,
+    )

@@ -695,20 +695,23 @@ def stale_counts(customers: QuerySet, days: int, today: dt.date | None = None) -
 
 
 def record_ownership_changes(
-    actor, changes: list[tuple[int, int | None, int | None]], reason: str
+    actor,
+    changes: list[tuple[int, int | None, int | None]],
+    reason: str,
+    source: str = OwnershipChange.Source.IMPORT,
 ) -> int:
-    """The ownership history of owners set in bulk by an import: one
-    :class:`OwnershipChange` per (customer id, previous owner id, new owner id), source
-    ``import``, and the customers' open tasks moved to their new owners. Called inside the
-    import's transaction (the import's own audit entry says who imported what); returns
-    how many were written."""
+    """The ownership history of owners set outside :func:`do_transfer_owner` (in bulk by
+    an import, or by a customer edit): one :class:`OwnershipChange` per (customer id,
+    previous owner id, new owner id), and the customers' open tasks moved to their new
+    owners. Called inside the caller's transaction (whose own audit entry says who changed
+    what); returns how many were written."""
     rows = [
         OwnershipChange(
             customer_id=customer,
             from_owner_id=before,
             to_owner_id=after,
             reason=reason,
-            source=OwnershipChange.Source.IMPORT,
+            source=source,
             by=actor if actor is not None and actor.pk is not None else None,
         )
         for customer, before, after in changes

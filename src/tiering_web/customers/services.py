@@ -46,6 +46,7 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
     """Apply ``changes`` to ``customer``, validate, save only the changed fields and record
     each change as ``{field: [old, new]}``. Nothing is written when nothing changes."""
     _check_fields(changes)
+    before_owner = customer.owner_id
     before = {name: _value(customer, name) for name in changes}
     for name, value in changes.items():
         setattr(customer, name, value)
@@ -57,6 +58,17 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
     with transaction.atomic():
         customer.save(update_fields=[*changed, "updated_at"])
         record(actor, "customer.update", customer, reason, changes=changed)
+        if "owner" in changed:
+            # the ownership history (and the open tasks) follow, whoever changed it
+            from tiering_web.accountwork.models import OwnershipChange
+            from tiering_web.accountwork.services import record_ownership_changes
+
+            record_ownership_changes(
+                actor,
+                [(customer.pk, before_owner, customer.owner_id)],
+                reason,
+                OwnershipChange.Source.TRANSFER,
+            )
     return customer
 
 
