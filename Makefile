@@ -35,11 +35,12 @@ demo: install
 	  --transactions $(DEMO)/交易记录.csv --html $(DEMO)/report.html --xlsx $(DEMO)/report.xlsx
 
 # The web app on SQLite (DATABASE_URL=postgres://... for PostgreSQL): schema, the demo
-# company with two published quarters (once), then the server and its background worker.
+# company with two published quarters (once), then the server and its background worker
+# (the demo's e-mails are written to var/mail/ instead of going to an SMTP server).
 web: install
 	$(WEB) migrate --verbosity 0
 	$(WEB) load_demo --from $(DEMO)
-	$(WEB) serve 127.0.0.1:8000
+	TIERING_EMAIL_FILE_PATH=var/mail $(WEB) serve 127.0.0.1:8000
 
 lint: install
 	$(BIN)/ruff check src tests bench

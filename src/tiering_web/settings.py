@@ -144,7 +144,12 @@ TASKS = {
 #   TIERING_EMAIL_USER / TIERING_EMAIL_PASSWORD   login, if the server wants one
 #   TIERING_EMAIL_USE_TLS                         1 for STARTTLS (usually with port 587)
 #   TIERING_EMAIL_FROM                            the sender, e.g. 客户服务 <service@example.com>
+#   TIERING_EMAIL_FILE_PATH                       instead of SMTP, write each mail to a file
+#                                                 in this folder (the demo: var/mail)
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if os.environ.get("TIERING_EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["TIERING_EMAIL_FILE_PATH"]
 EMAIL_HOST = os.environ.get("TIERING_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("TIERING_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("TIERING_EMAIL_USER", "")
