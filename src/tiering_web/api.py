@@ -96,5 +96,5 @@ api.add_router("/transactions/", transactions_router)
 api.add_router("/rulesets/", rulesets_router)
 api.add_router("/evaluations/", evaluations_router)
 api.add_router("/overrides/", overrides_router)
-api.add_router("", "tiering_web.callcentre.api.router")  # /priority (also a plain view), /calls
+api.add_router("", "tiering_web.callcentre.api.router")  # /priority, /calls
 api.add_router("/policies", "tiering_web.policies.api.router")

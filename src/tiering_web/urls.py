@@ -30,6 +30,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/priority", include("tiering_web.callcentre.priority_urls")),  # fast, token only
     path("api/", api.urls),
 ]

@@ -57,12 +57,6 @@ def user_for_token(token: str):
     return user
 
 
-def bearer_token(request) -> str:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 class CachedTokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` with the cache above."""
 

@@ -1,5 +1,5 @@
-"""Pages of the callcentre app (the priority lookup is mounted at ``/api/priority`` by the
-root URLconf, see :func:`tiering_web.callcentre.views.priority`)."""
+"""Pages of the callcentre app (the priority lookup and call logs are API routes, see
+:mod:`tiering_web.callcentre.api`)."""
 
 from django.urls import path
 

@@ -1,5 +1,4 @@
 import csv
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,45 +7,16 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
-from tiering_web.accounts.permissions import can_query_priority, can_record_calls, can_view_sla
+from tiering_web.accounts.permissions import can_record_calls, can_view_sla
 from tiering_web.callcentre.forms import CallImportForm, RebuildForm, SlaPeriodForm
 from tiering_web.callcentre.services import (
     CallsRejected,
     do_import_calls,
     do_request_phone_index_rebuild,
-    priority_for_customer,
-    priority_for_phone,
     sla_report,
 )
-from tiering_web.callcentre.tokens import bearer_token, user_for_token
-
-
-def _json(status: int, body: dict) -> HttpResponse:
-    return HttpResponse(
-        json.dumps(body, ensure_ascii=False), status=status, content_type="application/json"
-    )
-
-
-@require_GET
-def priority(request):
-    """``GET /api/priority``: the same answer as the API route documented in
-    :mod:`tiering_web.callcentre.api`, without the API framework's per-request work (see
-    bench/README.md): bearer token only, checked through the token cache."""
-    user = user_for_token(bearer_token(request))
-    if user is None:
-        return _json(401, {"detail": "unauthorized", "errors": []})
-    if not can_query_priority(user):
-        return _json(403, {"detail": "you may not query priorities", "errors": []})
-    code = request.GET.get("customer")
-    phone = request.GET.get("phone")
-    if code:
-        return _json(200, priority_for_customer(user, code))
-    if phone is None:
-        error = {"field": "phone", "message": "give phone or customer"}
-        return _json(422, {"detail": "invalid request", "errors": [error]})
-    return _json(200, priority_for_phone(user, phone))
 
 
 def _safe(value):
