@@ -4,10 +4,12 @@ import plotly
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from tiering_web.accounts.permissions import visible_customers
 from tiering_web.dashboard import portfolio
+from tiering_web.dashboard.context_processors import service_links
 from tiering_web.rulesets.models import RuleSet
 
 #: plotly.js exactly as the installed ``plotly`` wheel ships it: no CDN.
@@ -50,6 +52,13 @@ def _charts(data: portfolio.Portfolio) -> dict:
         if curve is not None:
             charts[name] = {"x": list(curve.customer_share), "y": list(curve.value_share)}
     return charts
+
+
+@login_required
+def service_hub(request):
+    """The pages that serve each tier (proposals, plans, notifications, SLAs), by role."""
+    links = [(reverse(name), title, help_) for name, title, help_ in service_links(request.user)]
+    return render(request, "dashboard/service_hub.html", {"links": links})
 
 
 @require_GET
