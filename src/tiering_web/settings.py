@@ -85,7 +85,11 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'tiering.sqlite3'}", conn_max_age=0
+        default=f"sqlite:///{VAR_DIR / 'tiering.sqlite3'}",
+        # persistent connections (seconds; 0 opens one per request): the call centre's
+        # priority lookups cannot afford a new PostgreSQL connection each (bench/priority.py)
+        conn_max_age=int(os.environ.get("TIERING_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import random
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +32,9 @@ from tiering_web.accountwork.services import (
     generate_tasks,
 )
 from tiering_web.audit.services import record
+from tiering_web.callcentre.services import do_record_calls, sync_phone_index
 from tiering_web.customers.models import Customer
+from tiering_web.evaluations.models import TierAssignment
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
 from tiering_web.imports.services import import_customers, import_payments, import_transactions
 from tiering_web.policies.services import do_approve_policy_version, do_save_policy_version
@@ -338,8 +341,10 @@ def load_demo(
             progress(f"grading {version.ruleset.name} as of {as_of:%Y-%m-%d} and publishing")
             evaluation = run_evaluation(admin, version, as_of, lang="zh-hans")
             publish_evaluation(manager, evaluation, REASON)
-    progress("planning the account managers' revisits")
+    progress("planning the account managers' revisits and logging a month of calls")
     generate_tasks(timezone.localdate())
+    sync_phone_index()
+    do_record_calls(admin, _demo_calls(), REASON)
 
     path = accounts_file()
     path.write_text(
@@ -372,6 +377,47 @@ def _demo_contacts(admin) -> None:
         ]
     Customer.objects.bulk_update(customers, ["contacts"], batch_size=2000)
     record(admin, "customer.contacts.demo", None, REASON, customers=len(customers))
+
+
+def _demo_calls(count: int = 1500, seed: int = 7) -> list[dict]:
+    """A month of the call centre's calls up to today (seeded): most from the demo's
+    customers (the best answered faster), some from unknown numbers; unanswered calls
+    mostly called back, some late."""
+    rng = random.Random(seed)
+    known = list(
+        TierAssignment.objects.filter(ruleset__is_primary=True, valid_to__isnull=True)
+        .order_by("customer_id")
+        .values_list("customer__contacts", "tier")[:600]
+    )
+    today = timezone.localdate()
+    calls = []
+    for n in range(count):
+        day = today - dt.timedelta(days=rng.randrange(30))
+        queued = timezone.make_aware(
+            dt.datetime.combine(day, dt.time(9)) + dt.timedelta(minutes=rng.randrange(540))
+        )
+        if rng.random() < 0.9 and known:
+            contacts, tier = rng.choice(known)
+            caller = contacts[0]["phone"] if contacts else f"1990000{n:04d}"
+        else:
+            caller, tier = f"1990000{n:04d}", None
+        mean_wait = {"A": 8, "B": 14}.get(tier, 22)
+        wait = int(rng.expovariate(1 / mean_wait))
+        answered = wait < 90 or rng.random() < 0.5
+        back = None
+        if not answered and rng.random() < 0.8:
+            back = queued + dt.timedelta(hours=rng.choice((2, 10, 30)))
+        calls.append(
+            {
+                "caller": caller,
+                "queued_at": queued,
+                "wait_seconds": wait,
+                "answered": answered,
+                "callback_at": back,
+                "reference": f"DEMO-{n:05d}",
+            }
+        )
+    return calls
 
 
 def _service_levels(admin, manager, primary, owners: Counter) -> None:
