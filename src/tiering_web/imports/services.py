@@ -552,9 +552,14 @@ def _transaction_kind(r: _Row) -> Transaction.Kind | None:
     return Transaction.Kind.ORDER
 
 
-class _TransactionCheck:
-    """Checks a transactions file step by step; keeps the ids of the customers it names
-    (for the writing) and finds duplicate references over the whole file."""
+class _LedgerCheck:
+    """Checks a file of money movements (transactions, payments) step by step: a known
+    customer, a date and an amount on every row; keeps the ids of the customers it names
+    (for the writing) and finds duplicate (customer, reference) pairs over the whole file.
+    Subclasses add their own checks of a row in :meth:`check_row`."""
+
+    #: The duplicate-reference message in Chinese (the English one is shared).
+    duplicate_zh = "同一客户的单号重复"
 
     def __init__(self, upload: _Upload):
         self.mapping = upload.mapping
@@ -569,7 +574,7 @@ class _TransactionCheck:
                 self.mapping["reference"],
                 ("customer_code", "reference"),
                 "duplicate reference for this customer",
-                "同一客户的单号重复",
+                self.duplicate_zh,
             )
 
     def check(self, rows: list[_Row]) -> None:
@@ -603,87 +608,50 @@ class _TransactionCheck:
                 issues.append(_bad_date(r, mapping["date"], r.text["date"]))
             if r.parsed["amount"] is None:
                 issues.append(_bad_amount(r, mapping["amount"], r.text["amount"]))
-            if r.text.get("cost") is not None and r.parsed.get("cost") is None:
-                issues.append(_bad_amount(r, mapping["cost"], r.text["cost"]))
-            kind = _transaction_kind(r)
-            if kind is None:
-                issues.append(
-                    _issue(
-                        r.row,
-                        mapping["kind"],
-                        r.text["kind"],
-                        "unknown kind; use 销售 (order) or 退货 (return)",
-                        "无法识别的类型；可用：销售、退货",
-                    )
+            self.check_row(r)
+
+    def check_row(self, r: _Row) -> None:
+        """Checks of one row beyond customer, date and amount (none by default)."""
+
+
+class _TransactionCheck(_LedgerCheck):
+    """A transactions file: also the cost, the kind (销售/退货) and no negative sale."""
+
+    def check_row(self, r: _Row) -> None:
+        mapping, issues = self.mapping, self.issues
+        if r.text.get("cost") is not None and r.parsed.get("cost") is None:
+            issues.append(_bad_amount(r, mapping["cost"], r.text["cost"]))
+        kind = _transaction_kind(r)
+        if kind is None:
+            issues.append(
+                _issue(
+                    r.row,
+                    mapping["kind"],
+                    r.text["kind"],
+                    "unknown kind; use 销售 (order) or 退货 (return)",
+                    "无法识别的类型；可用：销售、退货",
                 )
-            elif kind == Transaction.Kind.ORDER:
-                for field in ("amount", "cost"):
-                    value = r.parsed.get(field)
-                    if value is not None and value < 0:
-                        issues.append(
-                            _issue(
-                                r.row,
-                                mapping[field],
-                                r.text[field],
-                                "negative on a sale: mark the row 退货 (return) or make it "
-                                "positive",
-                                "销售行不能为负数：请将类型标为退货，或改为正数",
-                            )
+            )
+        elif kind == Transaction.Kind.ORDER:
+            for field in ("amount", "cost"):
+                value = r.parsed.get(field)
+                if value is not None and value < 0:
+                    issues.append(
+                        _issue(
+                            r.row,
+                            mapping[field],
+                            r.text[field],
+                            "negative on a sale: mark the row 退货 (return) or make it positive",
+                            "销售行不能为负数：请将类型标为退货，或改为正数",
                         )
-
-
-class _PaymentCheck:
-    """Checks a payments file step by step like a transactions file: a known customer, a
-    date and an amount on every row (negative for a refund), each (customer, reference)
-    once in the file."""
-
-    def __init__(self, upload: _Upload):
-        self.mapping = upload.mapping
-        self.ids: dict[str, int] = {}  # customer code -> id
-        self.has_references: bool | None = None  # see _stored_payment_references
-        self._missing: set[str] = set()
-        self.issues: list[RowIssue] = []
-        self.tail: list[RowIssue] = []
-        if "reference" in self.mapping:
-            self.tail = _duplicate_issues(
-                upload,
-                self.mapping["reference"],
-                ("customer_code", "reference"),
-                "duplicate reference for this customer",
-                "同一客户的回款单号重复",
-            )
-
-    def check(self, rows: list[_Row]) -> None:
-        mapping, issues = self.mapping, self.issues
-        codes = {r.text["customer_code"] for r in rows if r.text["customer_code"]}
-        unknown = codes - set(self.ids) - self._missing
-        if unknown:
-            found = _existing_codes(unknown)
-            self.ids.update(found)
-            self._missing |= unknown - set(found)
-        _too_long(rows, mapping, issues)
-        for r in rows:
-            code = r.text["customer_code"]
-            if code is None:
-                issues.append(
-                    _issue(
-                        r.row, mapping["customer_code"], None, "empty customer code", "客户编号为空"
                     )
-                )
-            elif code not in self.ids:
-                issues.append(
-                    _issue(
-                        r.row,
-                        mapping["customer_code"],
-                        code,
-                        "no customer with this code: import the customer first",
-                        "没有该客户编号的客户：请先导入客户",
-                    )
-                )
-            if r.parsed["date"] is None:
-                issues.append(_bad_date(r, mapping["date"], r.text["date"]))
-            if r.parsed["amount"] is None:
-                issues.append(_bad_amount(r, mapping["amount"], r.text["amount"]))
+
+
+class _PaymentCheck(_LedgerCheck):
+    """A payments file: customer, date and amount (negative for a refund) on every row,
+    each (customer, reference) once in the file (see _stored_payment_references)."""
+
+    duplicate_zh = "同一客户的回款单号重复"
 
 
 _CHECKS: dict[str, type] = {
