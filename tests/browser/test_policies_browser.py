@@ -8,19 +8,15 @@ go to ``$TIERING_SCREENSHOTS`` (default ``build/screenshots``)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
+from .conftest import PASSWORD
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "x-secret-1"
-TIMEOUT = 30_000
 AS_OF = dt.date(2026, 9, 30)
 
 #: Revenue over the 12 months to AS_OF: A from 100,000, B from 20,000, else C.
@@ -30,92 +26,6 @@ THRESHOLDS = {
     "thresholds": {"metric": "revenue"},
     "tiers": [{"name": "A", "min": 100000}, {"name": "B", "min": 20000}, {"name": "C"}],
 }
-
-
-@pytest.fixture(scope="session")
-def _async_unsafe_ok():
-    """Playwright's sync API runs an event loop in the test thread, where Django refuses
-    ORM calls unless told they are safe (they are: nothing async touches them)."""
-    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if saved is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
-
-
-@pytest.fixture
-def chromium(_async_unsafe_ok, django_db_setup, browser):
-    return browser
-
-
-class Session:
-    """A browser page on the live server recording console errors, page errors, failed
-    requests, HTTP errors and requests to other hosts; ``shot`` saves a screenshot."""
-
-    def __init__(self, chromium, live_server, folder: Path, prefix: str, steps: list, locale):
-        self.base = live_server.url
-        self.host = urlsplit(self.base).netloc
-        self.folder, self.prefix, self.steps = folder, prefix, steps
-        self.context = chromium.new_context(locale=locale, viewport={"width": 1280, "height": 900})
-        self.context.set_default_timeout(TIMEOUT)
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        page = self.page
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
-        page.on("request", self._request)
-        page.on("response", self._response)
-
-    def _console(self, message) -> None:
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(f"console: {message.text}")
-
-    def _request(self, request) -> None:
-        url = urlsplit(request.url)
-        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != self.host:
-            self.problems.append(f"foreign host: {request.url}")
-
-    def _response(self, response) -> None:
-        if urlsplit(response.url).path != "/favicon.ico" and response.status >= 400:
-            self.problems.append(f"HTTP {response.status}: {response.url}")
-
-    def goto(self, path: str):
-        return self.page.goto(self.base + path)
-
-    def shot(self, name: str) -> None:
-        self.steps.append(name)  # numbered across the test's sessions
-        path = self.folder / f"{self.prefix}-{len(self.steps):02d}-{name}.png"
-        self.page.screenshot(path=path, full_page=True)
-
-    def log_in(self, username: str) -> None:
-        self.goto("/login/")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", PASSWORD)
-        self.page.click("form[action='/login/'] button[type=submit]")
-        self.page.wait_for_url(self.base + "/")
-
-
-@pytest.fixture
-def sessions(chromium, live_server, request):
-    folder = Path(os.environ.get("TIERING_SCREENSHOTS", "build/screenshots"))
-    folder = folder if folder.is_absolute() else ROOT / folder
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix = request.node.name.removeprefix("test_")
-    for old in folder.glob(f"{prefix}-*.png"):
-        old.unlink()
-    opened: list[Session] = []
-    steps: list[str] = []
-
-    def make(locale: str = "zh-CN") -> Session:
-        opened.append(Session(chromium, live_server, folder, prefix, steps, locale))
-        return opened[-1]
-
-    yield make
-    for session in opened:
-        session.context.close()
 
 
 @pytest.fixture
@@ -157,7 +67,7 @@ def company(django_user_model):
     return {"users": users, "ruleset": ruleset}
 
 
-def test_policy_written_approved_and_read_on_the_customer_page(sessions, company):
+def test_policy_written_approved_and_read_on_the_customer_page(session_factory, company):
     """Given K001 graded A under the primary rule set, when the manager writes the first
     policy version in the browser (A: member price and, through the htmx "add a benefit"
     button, a birthday gift; 90% of calls answered within 20 s) and the administrator
@@ -170,7 +80,7 @@ def test_policy_written_approved_and_read_on_the_customer_page(sessions, company
     ruleset = company["ruleset"]
 
     # the manager writes version 1
-    s = sessions("zh-CN")
+    s = session_factory(locale="zh-CN")
     page = s.page
     s.log_in("wang")
     s.goto("/policies/")
@@ -208,7 +118,7 @@ def test_policy_written_approved_and_read_on_the_customer_page(sessions, company
     ]
 
     # the administrator approves it
-    admin = sessions("zh-CN")
+    admin = session_factory(locale="zh-CN")
     admin.log_in("zhao")
     admin.goto(f"/policies/{ruleset.pk}/v1/")
     admin.page.fill("#approve-form textarea[name=reason]", "已与财务核对")
@@ -219,7 +129,7 @@ def test_policy_written_approved_and_read_on_the_customer_page(sessions, company
     assert version.status == PolicyVersion.Status.APPROVED
 
     # the account manager reads K001's page, in Chinese then in English
-    sales = sessions("zh-CN")
+    sales = session_factory(locale="zh-CN")
     sales.log_in("li")
     sales.goto("/customers/K001/")
     section = sales.page.locator("#customer-policy")

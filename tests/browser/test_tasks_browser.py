@@ -8,99 +8,17 @@ or request to another host; numbered full-page screenshots go to
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
+from .conftest import PASSWORD
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "x-secret-1"
-TIMEOUT = 30_000
-
-
-@pytest.fixture(scope="session")
-def _async_unsafe_ok():
-    """Playwright's sync API runs an event loop in the test thread, where Django refuses
-    ORM calls unless told they are safe (they are: nothing async touches them)."""
-    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if saved is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
-
 
 @pytest.fixture
-def chromium(_async_unsafe_ok, django_db_setup, browser):
-    return browser
-
-
-class Session:
-    """A browser page on the live server that records console errors, page errors,
-    failed requests, HTTP errors and requests to other hosts."""
-
-    def __init__(self, chromium, live_server, folder: Path, prefix: str):
-        self.base = live_server.url
-        self.host = urlsplit(self.base).netloc
-        self.folder, self.prefix, self.step = folder, prefix, 0
-        self.context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        self.context.set_default_timeout(TIMEOUT)
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        page = self.page
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
-        page.on("request", self._request)
-        page.on("response", self._response)
-
-    def _console(self, message) -> None:
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(f"console: {message.text}")
-
-    def _request(self, request) -> None:
-        url = urlsplit(request.url)
-        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != self.host:
-            self.problems.append(f"foreign host: {request.url}")
-
-    def _response(self, response) -> None:
-        if urlsplit(response.url).path == "/favicon.ico":
-            return
-        if response.status >= 400:
-            self.problems.append(f"HTTP {response.status}: {response.url}")
-
-    def goto(self, path: str):
-        return self.page.goto(self.base + path)
-
-    def shot(self, name: str) -> None:
-        self.step += 1
-        self.page.screenshot(
-            path=self.folder / f"{self.prefix}-{self.step:02d}-{name}.png", full_page=True
-        )
-
-    def log_in(self, username: str) -> None:
-        self.goto("/login/")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", PASSWORD)
-        self.page.click("form[action='/login/'] button[type=submit]")
-        self.page.wait_for_url(self.base + "/")
-
-
-@pytest.fixture
-def session(chromium, live_server, request):
-    folder = Path(os.environ.get("TIERING_SCREENSHOTS", "build/screenshots"))
-    folder = folder if folder.is_absolute() else ROOT / folder
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix = request.node.name.removeprefix("test_")
-    for old in folder.glob(f"{prefix}-*.png"):
-        old.unlink()
-    made = Session(chromium, live_server, folder, prefix)
-    yield made
-    made.context.close()
+def session(session_factory):
+    return session_factory(locale="zh-CN")
 
 
 @pytest.fixture
