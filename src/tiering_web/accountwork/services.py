@@ -253,7 +253,9 @@ def decide_proposal(actor, proposal: AssignmentProposal, accept: bool, reason: s
     reason = _reason(reason)
     with transaction.atomic():
         proposal = (
-            AssignmentProposal.objects.select_for_update()
+            # only the proposal's row: PostgreSQL cannot lock the nullable side of the
+            # outer join to to_owner
+            AssignmentProposal.objects.select_for_update(of=("self",))
             .select_related("customer", "to_owner", "evaluation__ruleset_version__ruleset")
             .get(pk=proposal.pk)
         )
@@ -618,7 +620,9 @@ def complete_task(actor, task: Task, outcome: str, feedback: str) -> Task:
     if problems:
         raise ValidationError(problems)
     with transaction.atomic():
-        task = Task.objects.select_for_update().select_related("customer").get(pk=task.pk)
+        task = (
+            Task.objects.select_for_update(of=("self",)).select_related("customer").get(pk=task.pk)
+        )
         if task.status != Task.Status.OPEN:
             raise ValidationError(
                 _("This task is already %(status)s.") % {"status": task.get_status_display()}
