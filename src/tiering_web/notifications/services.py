@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from tiering_web.accounts.models import Role
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
+from tiering_web.dashboard.templatetags.tiering_format import money
 from tiering_web.evaluations.models import Evaluation, EvaluationResult, Schedule
 from tiering_web.notifications import wording
 from tiering_web.notifications.models import (
@@ -106,13 +107,6 @@ def sms_endpoint() -> WebhookEndpoint | None:
         WebhookEndpoint.objects.filter(purpose=WebhookEndpoint.Purpose.SMS, active=True)
         .order_by("id")
         .first()
-    )
-
-
-def money(value: Any) -> str:
-    """Two decimals with thousands separators, in the active language."""
-    return number_format(
-        Decimal(value).quantize(Decimal("0.01")), 2, use_l10n=True, force_grouping=True
     )
 
 
