@@ -19,7 +19,7 @@ import pyarrow as pa
 from tiering import data as data_mod
 from tiering.exceptions import InputError, RowIssue, RuleError, TieringError
 from tiering.grading import GRADERS
-from tiering.grading.common import concat, join_on_customer, label, zh
+from tiering.grading.common import concat, join_on_customer, label, language_key, zh
 from tiering.history import Override, add_change, apply_overrides, apply_previous, parse_overrides
 from tiering.metrics import aggregate_payments, aggregate_transactions, compute_metrics
 from tiering.periods import parse_date
@@ -80,6 +80,7 @@ class Evaluation:
     lang: str = "en"
     expired_overrides: list[Override] = field(default_factory=list)
     has_previous: bool = False
+    languages: tuple[str, ...] = ()
 
     def to_pyarrow(self) -> pa.Table:
         """Compute the results as an Arrow table."""
@@ -174,6 +175,7 @@ def evaluate(
     previous: TableLike | None = None,
     overrides: TableLike | list[Override] | None = None,
     lang: str = "en",
+    languages: tuple[str, ...] = (),
     attributes: bool = True,
     extra_metrics: tuple[str, ...] = (),
     unknown_customers: str = "error",
@@ -208,6 +210,12 @@ def evaluate(
         :class:`~tiering.history.Override`.
     lang
         ``"en"`` or ``"zh"``: the language of ``reason`` and ``missing``.
+    languages
+        More languages to word the explanations in, from the same grading (one query):
+        for each of ``"zh"`` and ``"en"`` listed, columns ``reason_<lang>`` and
+        ``missing_<lang>`` (placed after ``missing``), equal to what a run with
+        ``lang=<lang>`` gives in ``reason`` and ``missing``. ``reason`` and ``missing``
+        stay in ``lang``. Empty (the default): no such columns.
     attributes
         Append every column of the customers file to the results (name, owner...);
         with False, only the attributes the rules use.
@@ -236,6 +244,7 @@ def evaluate(
     >>> ev.to_pandas()[["customer_id", "tier", "reason"]]  # doctest: +SKIP
     """
     rules = _as_rules(rules)
+    languages = _languages(languages)
     step = progress or (lambda label: None)
     if unknown_customers not in ("error", "ignore"):
         raise ValueError("unknown_customers is 'error' or 'ignore'")
@@ -380,7 +389,7 @@ def evaluate(
     if predicted:
         step("predicting")
         metrics = add_predictions(metrics, tx, as_of=as_of, settings=rules.clv, needed=predicted)
-    graded = GRADERS[rules.method_name](metrics, rules, lang, as_of=as_of)
+    graded = GRADERS[rules.method_name](metrics, rules, lang, as_of=as_of, languages=languages)
     graded = graded.mutate(_flag_inactive=graded.orders == 0)
 
     has_previous = previous is not None
@@ -393,8 +402,8 @@ def evaluate(
             overrides = _read_overrides(overrides, con, rules, cust)
         graded, expired = apply_overrides(graded, overrides, rules, as_of, lang)
 
-    graded = _finish(graded, lang, cust if attributes else None, used)
-    return Evaluation(graded, rules, as_of, lang, expired, has_previous)
+    graded = _finish(graded, lang, cust if attributes else None, used, languages)
+    return Evaluation(graded, rules, as_of, lang, expired, has_previous, languages)
 
 
 def _unknown_ids(grouped: ir.Table, customers: ir.Table) -> list[str]:
@@ -454,14 +463,38 @@ def _read_overrides(value, con, rules: RuleSet, customers: ir.Table) -> list[Ove
     return parse_overrides(arrow, source, rules, ids)
 
 
-def _finish(table: ir.Table, lang: str, customers: ir.Table | None, used: list[str]) -> ir.Table:
+def _languages(languages) -> tuple[str, ...]:
+    """``languages`` as keys (``zh``, ``en``), each once, in the order given."""
+    if isinstance(languages, str):
+        languages = (languages,)
+    keys = []
+    for language in languages:
+        if not (language.startswith("zh") or language.startswith("en")):
+            raise ValueError(f"languages: {language!r} is not 'zh' or 'en'")
+        keys.append(language_key(language))
+    return tuple(dict.fromkeys(keys))
+
+
+def _finish(
+    table: ir.Table,
+    lang: str,
+    customers: ir.Table | None,
+    used: list[str],
+    languages: tuple[str, ...] = (),
+) -> ir.Table:
     """Add ``flags`` and ``missing``; order the columns; drop the private ones; append the
-    customers' own columns (those the rules used, or all of them when ``customers``)."""
+    customers' own columns (those the rules used, or all of them when ``customers``).
+    For each of ``languages``, ``reason_<key>`` and ``missing_<key>`` follow ``missing``
+    (the columns of ``lang`` itself are ``reason`` and ``missing``, not worded twice)."""
     flags = [f for f in FLAG_NAMES if f"_flag_{f}" in table.columns]
     parts = [ibis.ifelse(table[f"_flag_{f}"], f + ";", "") for f in flags]
     joined = concat(*parts) if parts else ibis.literal("")
     table = table.mutate(flags=joined.re_replace(";$", ""))
     table = table.mutate(missing=_missing(table, lang))
+    own = language_key(lang)
+    extra = {f"_missing_{k}": _missing(table, k) for k in languages if k != own}
+    if extra:
+        table = table.mutate(**extra)
     attrs = list(dict.fromkeys(used))
     if customers is not None:
         others = [c for c in customers.columns if c != "customer_id" and c not in attrs]
@@ -477,7 +510,13 @@ def _finish(table: ir.Table, lang: str, customers: ir.Table | None, used: list[s
     rest = [
         c for c in table.columns if c not in columns and not c.startswith("_") and c not in attrs
     ]
-    return table.select(*columns, *rest, *attrs)
+    worded = [
+        table[what if k == own else f"_{what}_{k}"].name(f"{what}_{k}")
+        for what in ("reason", "missing")
+        for k in languages
+    ]
+    at = columns.index("missing") + 1
+    return table.select(*columns[:at], *worded, *columns[at:], *rest, *attrs)
 
 
 #: How ``missing`` reads, per language: (before the gap, after it) by ``gap_unit``.

@@ -46,9 +46,20 @@ def _rank_of(names: list[str], tier: ir.StringValue) -> ir.IntegerValue:
     return ibis.cases(*[(tier == n, i) for i, n in enumerate(names)], else_=ibis.null("int64"))
 
 
-def _force(table: ir.Table, when, tier, rank, reason, names: list[str]) -> dict:
+def _reason_columns(table: ir.Table, lang: str) -> dict[str, str]:
+    """The reason columns of ``table`` and their languages: ``reason`` in ``lang`` and the
+    ``_reason_<key>`` columns of the graders' other languages."""
+    columns = {"reason": lang}
+    columns.update(
+        {c: c.removeprefix("_reason_") for c in table.columns if c.startswith("_reason_")}
+    )
+    return columns
+
+
+def _force(table: ir.Table, when, tier, rank, reasons: dict, names: list[str]) -> dict:
     """Columns that put the rows where ``when`` holds into ``tier`` (at ``rank``) with
-    ``reason``: the tier above it becomes ``next_tier``, and the gap is no longer known."""
+    ``reasons`` (one per reason column): the tier above it becomes ``next_tier``, and the
+    gap is no longer known."""
     return {
         "tier": ibis.ifelse(when, tier, table.tier),
         "_tier_rank": ibis.ifelse(when, rank, table._tier_rank),
@@ -56,7 +67,7 @@ def _force(table: ir.Table, when, tier, rank, reason, names: list[str]) -> dict:
             when, by_rank(rank, [None, *names[:-1]]).cast("string"), table.next_tier
         ),
         "gap": ibis.ifelse(when, ibis.null("float64"), table.gap),
-        "reason": ibis.ifelse(when, reason, table.reason),
+        **{c: ibis.ifelse(when, reason, table[c]) for c, reason in reasons.items()},
     }
 
 
@@ -93,26 +104,27 @@ def apply_previous(
         keep_grace = down & ~keep_band & (joined._prev_grace < grace)
     joined = joined.mutate(_keep_band=keep_band, _keep_grace=keep_grace)
     kept = joined._keep_band | joined._keep_grace
-    is_zh = zh(lang)
     count = (joined._prev_grace + 1).cast("string")
-    if is_zh:
-        band_note = concat(f"；在降级缓冲 {band:g} 分内，保持 ", joined.previous_tier)
-        grace_note = concat("；降级宽限第 ", count, f"/{grace} 次，保持 ", joined.previous_tier)
-    else:
-        band_note = concat("; kept at ", joined.previous_tier, f" by the downgrade band ({band:g})")
-        grace_note = concat(
-            "; kept at ", joined.previous_tier, " during grace ", count, f" of {grace}"
-        )
-    note = ibis.ifelse(joined._keep_band, band_note, grace_note)
+
+    def note(lang: str) -> ir.StringValue:
+        if zh(lang):
+            band_note = concat(f"；在降级缓冲 {band:g} 分内，保持 ", joined.previous_tier)
+            grace_note = concat("；降级宽限第 ", count, f"/{grace} 次，保持 ", joined.previous_tier)
+        else:
+            band_note = concat(
+                "; kept at ", joined.previous_tier, f" by the downgrade band ({band:g})"
+            )
+            grace_note = concat(
+                "; kept at ", joined.previous_tier, " during grace ", count, f" of {grace}"
+            )
+        return ibis.ifelse(joined._keep_band, band_note, grace_note)
+
+    reasons = {
+        c: concat(joined[c], note(language))
+        for c, language in _reason_columns(joined, lang).items()
+    }
     out = joined.mutate(
-        **_force(
-            joined,
-            kept,
-            joined.previous_tier,
-            joined._prev_rank,
-            concat(joined.reason, note),
-            names,
-        ),
+        **_force(joined, kept, joined.previous_tier, joined._prev_rank, reasons, names),
         _flag_band=joined._keep_band,
         _flag_grace=joined._keep_grace,
     )
@@ -246,17 +258,21 @@ def apply_overrides(
     j = join_on_customer(table, ov)
     names = rules.tier_names
     has = j._ov_tier.notnull()
-    is_zh = zh(lang)
-    note = concat(
-        "人工调整为 " if is_zh else "override to ",
-        j._ov_tier,
-        "：" if is_zh else ": ",
-        j.override_reason,
-        "（有效期至 " if is_zh else " (until ",
-        j.override_expires.cast("string"),
-        "）；规则结果：" if is_zh else "); by the rules: ",
-        j.reason,
-    )
+
+    def note(lang: str, reason: ir.StringValue) -> ir.StringValue:
+        is_zh = zh(lang)
+        return concat(
+            "人工调整为 " if is_zh else "override to ",
+            j._ov_tier,
+            "：" if is_zh else ": ",
+            j.override_reason,
+            "（有效期至 " if is_zh else " (until ",
+            j.override_expires.cast("string"),
+            "）；规则结果：" if is_zh else "); by the rules: ",
+            reason,
+        )
+
+    reasons = {c: note(language, j[c]) for c, language in _reason_columns(j, lang).items()}
     rank = _rank_of(names, j._ov_tier)
-    out = j.mutate(**_force(j, has, j._ov_tier, rank, note, names), _flag_override=has)
+    out = j.mutate(**_force(j, has, j._ov_tier, rank, reasons, names), _flag_override=has)
     return out.drop("_ov_tier"), expired

@@ -29,6 +29,29 @@ def zh(lang: str) -> bool:
     return lang.startswith("zh")
 
 
+def language_key(lang: str) -> str:
+    """``"zh"`` for Chinese (``zh``, ``zh-hans``...), ``"en"`` for English."""
+    return "zh" if zh(lang) else "en"
+
+
+def reason_columns(lang: str, languages: tuple[str, ...] = ()) -> dict[str, str]:
+    """The reason columns a grader writes, each with its language: ``reason`` in ``lang``,
+    then ``_reason_<key>`` for each other language of ``languages`` (keys ``zh``/``en``).
+    :func:`tiering.evaluation.evaluate` turns them into ``reason_<key>`` at the end; the
+    language of ``reason`` is not worded twice."""
+    columns = {"reason": lang}
+    for key in languages:
+        if key != language_key(lang):
+            columns[f"_reason_{key}"] = key
+    return columns
+
+
+def worded(build, lang: str, languages: tuple[str, ...] = ()) -> dict[str, ir.StringValue]:
+    """``{column: build(language)}`` for the columns of :func:`reason_columns`: one grading,
+    its reason written in each language asked for."""
+    return {column: build(key) for column, key in reason_columns(lang, languages).items()}
+
+
 def label(ref: str, lang: str) -> str:
     return metric_label(ref, lang)
 

@@ -31,12 +31,20 @@ from tiering.grading.common import (
     text,
     tier_columns,
     value_of,
+    worded,
     zh,
 )
 from tiering.rules import Pareto, RuleSet
 
 
-def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> ir.Table:
+def grade(
+    table: ir.Table,
+    rules: RuleSet,
+    lang: str = "en",
+    *,
+    as_of=None,
+    languages: tuple[str, ...] = (),
+) -> ir.Table:
     method: Pareto = rules.method
     tiers = rules.tiers
     last = len(tiers) - 1
@@ -89,68 +97,71 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         [None] + [table[f"_cut{i}"] - table._value for i in range(last)],
     )
 
-    is_zh = zh(lang)
-    name = label(method.metric, lang)
     v = text(table._value)
-    if method.by == "customers":
-        head = {
-            i: (
-                f"（前 {number(t.top)}）→ {t.name}"
-                if is_zh
-                else f" (top {number(t.top)}) → {t.name}"
-            )
-            for i, t in enumerate(tiers[:-1])
-        }
-        detail = concat(
-            "，排名 " if is_zh else ", rank ",
-            table.rank.cast("string"),
-            "/" if is_zh else " of ",
-            table._n.cast("string"),
-        )
-    else:
-        head = {i: f" < {number(t.share)} → {t.name}" for i, t in enumerate(tiers[:-1])}
-        pct = (table._before.cast("float64") / table._total.cast("float64") * 100).round(1)
-        detail = concat(
-            "，之前客户累计占比 " if is_zh else ", customers before it hold ",
-            pct.cast("string").fill_null("0"),
-            "%",
-        )
-    positive_reason = concat(
-        name + " ",
-        v,
-        detail,
-        by_rank(table._tier_rank, [head.get(i) for i in range(len(tiers))], ""),
-    )
-    last_name = tiers[-1].name
-    if method.by == "customers":
-        beyond = (
-            f"（超出前 {number(tiers[-2].top)}）→ {last_name}"
-            if is_zh
-            else f" (beyond the top {number(tiers[-2].top)}) → {last_name}"
-        )
-    else:
-        beyond = f" ≥ {number(tiers[-2].share)} → {last_name}"
-    positive_reason = ibis.ifelse(
-        table._tier_rank == last, concat(name + " ", v, detail, beyond), positive_reason
-    )
     loss = method.metric == "profit"
-    nonpositive_reason = concat(
-        name + " ",
-        v,
-        f" ≤ 0 → {last_name}",
-    )
-    if loss:
-        nonpositive_reason = ibis.ifelse(
-            (table._value < 0).fill_null(False),
-            concat(nonpositive_reason, "（亏损客户）" if is_zh else " (loss-maker)"),
-            nonpositive_reason,
+
+    def reason(lang: str) -> ir.StringValue:
+        is_zh = zh(lang)
+        name = label(method.metric, lang)
+        if method.by == "customers":
+            head = {
+                i: (
+                    f"（前 {number(t.top)}）→ {t.name}"
+                    if is_zh
+                    else f" (top {number(t.top)}) → {t.name}"
+                )
+                for i, t in enumerate(tiers[:-1])
+            }
+            detail = concat(
+                "，排名 " if is_zh else ", rank ",
+                table.rank.cast("string"),
+                "/" if is_zh else " of ",
+                table._n.cast("string"),
+            )
+        else:
+            head = {i: f" < {number(t.share)} → {t.name}" for i, t in enumerate(tiers[:-1])}
+            pct = (table._before.cast("float64") / table._total.cast("float64") * 100).round(1)
+            detail = concat(
+                "，之前客户累计占比 " if is_zh else ", customers before it hold ",
+                pct.cast("string").fill_null("0"),
+                "%",
+            )
+        positive_reason = concat(
+            name + " ",
+            v,
+            detail,
+            by_rank(table._tier_rank, [head.get(i) for i in range(len(tiers))], ""),
         )
-    reason = ibis.ifelse(table._positive, positive_reason, nonpositive_reason)
+        last_name = tiers[-1].name
+        if method.by == "customers":
+            beyond = (
+                f"（超出前 {number(tiers[-2].top)}）→ {last_name}"
+                if is_zh
+                else f" (beyond the top {number(tiers[-2].top)}) → {last_name}"
+            )
+        else:
+            beyond = f" ≥ {number(tiers[-2].share)} → {last_name}"
+        positive_reason = ibis.ifelse(
+            table._tier_rank == last, concat(name + " ", v, detail, beyond), positive_reason
+        )
+        nonpositive_reason = concat(
+            name + " ",
+            v,
+            f" ≤ 0 → {last_name}",
+        )
+        if loss:
+            nonpositive_reason = ibis.ifelse(
+                (table._value < 0).fill_null(False),
+                concat(nonpositive_reason, "（亏损客户）" if is_zh else " (loss-maker)"),
+                nonpositive_reason,
+            )
+        return ibis.ifelse(table._positive, positive_reason, nonpositive_reason)
+
     flags = {}
     if loss:
         flags["_flag_loss_maker"] = (table._value < 0).fill_null(False)
     out = table.mutate(
-        reason=reason,
+        **worded(reason, lang, languages),
         gap=gap.cast("float64").round(2),
         gap_unit=ibis.literal(method.metric),
         _sort=-table.rank,

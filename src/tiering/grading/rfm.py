@@ -17,7 +17,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from tiering.grading.common import by_rank, concat, label, text, value_of, zh
+from tiering.grading.common import by_rank, concat, label, text, value_of, worded, zh
 from tiering.rules import RFM, RuleSet
 
 
@@ -59,7 +59,14 @@ def _with_splits(table: ir.Table, dims, how: str) -> ir.Table:
     return table.mutate(**splits, **highs)
 
 
-def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> ir.Table:
+def grade(
+    table: ir.Table,
+    rules: RuleSet,
+    lang: str = "en",
+    *,
+    as_of=None,
+    languages: tuple[str, ...] = (),
+) -> ir.Table:
     method: RFM = rules.method
     dims = []
     for key, ref, above in (
@@ -118,25 +125,30 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         if unit_cases
         else ibis.null("string"),
     )
-    is_zh = zh(lang)
-    parts = []
-    for k, ref, above in dims:
-        high = table.rfm_code.substr({"r": 0, "f": 1, "m": 2}[k], 1) == "1"
-        op = ibis.ifelse(high, " > " if above else " < ", " ≤ " if above else " ≥ ")
-        word = ibis.ifelse(high, "高" if is_zh else "high", "低" if is_zh else "low")
-        parts.append(
-            concat(
-                f"{k.upper()} {label(ref, lang)} ",
-                text(table[f"_{k}"]),
-                op,
-                table[f"{k}_split"].cast("string").fill_null("—"),
-                "（" if is_zh else " (",
-                word,
-                "）" if is_zh else ")",
+
+    def reason(lang: str) -> ir.StringValue:
+        is_zh = zh(lang)
+        parts = []
+        for k, ref, above in dims:
+            high = table.rfm_code.substr({"r": 0, "f": 1, "m": 2}[k], 1) == "1"
+            op = ibis.ifelse(high, " > " if above else " < ", " ≤ " if above else " ≥ ")
+            word = ibis.ifelse(high, "高" if is_zh else "high", "低" if is_zh else "low")
+            parts.append(
+                concat(
+                    f"{k.upper()} {label(ref, lang)} ",
+                    text(table[f"_{k}"]),
+                    op,
+                    table[f"{k}_split"].cast("string").fill_null("—"),
+                    "（" if is_zh else " (",
+                    word,
+                    "）" if is_zh else ")",
+                )
             )
+        sep = "，" if is_zh else ", "
+        return concat(
+            parts[0], sep, parts[1], sep, parts[2], " → ", table.rfm_code, " ", table.tier
         )
-    sep = "，" if is_zh else ", "
-    reason = concat(parts[0], sep, parts[1], sep, parts[2], " → ", table.rfm_code, " ", table.tier)
-    return table.mutate(reason=reason, _sort=table._m.cast("float64")).drop(
+
+    return table.mutate(**worded(reason, lang, languages), _sort=table._m.cast("float64")).drop(
         "_r", "_f", "_m", "_active", "_r_high", "_f_high", "_m_high"
     )

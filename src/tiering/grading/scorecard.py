@@ -29,6 +29,7 @@ from tiering.grading.common import (
     text,
     tier_columns,
     value_of,
+    worded,
     zh,
 )
 from tiering.metrics import NEVER_EMPTY
@@ -79,7 +80,14 @@ def points(table: ir.Table, factor: Factor) -> tuple[ir.Value, ir.FloatingValue]
     return value, pts
 
 
-def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> ir.Table:
+def grade(
+    table: ir.Table,
+    rules: RuleSet,
+    lang: str = "en",
+    *,
+    as_of=None,
+    languages: tuple[str, ...] = (),
+) -> ir.Table:
     card: Scorecard = rules.method
     total = card.total_weight
     cols: dict[str, ir.Value] = {}
@@ -105,7 +113,6 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
     gap = ibis.cases(*cases, else_=ibis.null("float64")) if cases else ibis.null("float64")
 
     # reason: "score 78.4 ≥ 75 → A: revenue 92.0 × 40%, ..."
-    is_zh = zh(lang)
     heads = []
     for i, t in enumerate(tiers):
         if i < len(tiers) - 1:
@@ -114,22 +121,29 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
             below = f" < {number(tiers[-2].min_score)}" if len(tiers) > 1 else ""
             heads.append((f"{below} → {t.name}", i))
     head = ibis.cases(*[(table._tier_rank == i, h) for h, i in heads], else_="")
-    parts = []
-    for f in card.factors:
-        share = number(round(f.weight / total * 100, 1)) + "%"
-        name = f.label or label(f.factor, lang)
-        sep = "分 × " if is_zh else " × "
-        parts.append(concat(f"{name} ", text(table[f"{f.name}_points"]), sep + share))
-    joined = parts[0]
-    for p in parts[1:]:
-        joined = concat(joined, "，" if is_zh else ", ", p)
-    reason = concat(
-        "得分 " if is_zh else "score ",
-        text(table.score),
-        head,
-        "：" if is_zh else ": ",
-        joined,
-    )
+
+    def reason(lang: str) -> ir.StringValue:
+        is_zh = zh(lang)
+        parts = []
+        for f in card.factors:
+            share = number(round(f.weight / total * 100, 1)) + "%"
+            name = f.label or label(f.factor, lang)
+            sep = "分 × " if is_zh else " × "
+            parts.append(concat(f"{name} ", text(table[f"{f.name}_points"]), sep + share))
+        joined = parts[0]
+        for p in parts[1:]:
+            joined = concat(joined, "，" if is_zh else ", ", p)
+        return concat(
+            "得分 " if is_zh else "score ",
+            text(table.score),
+            head,
+            "：" if is_zh else ": ",
+            joined,
+        )
+
     return table.mutate(
-        reason=reason, gap=gap.round(2), gap_unit=ibis.literal("points"), _sort=table.score
+        **worded(reason, lang, languages),
+        gap=gap.round(2),
+        gap_unit=ibis.literal("points"),
+        _sort=table.score,
     )

@@ -21,12 +21,20 @@ from tiering.grading.common import (
     text,
     tier_columns,
     value_of,
+    worded,
     zh,
 )
 from tiering.rules import RuleSet, Thresholds
 
 
-def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> ir.Table:
+def grade(
+    table: ir.Table,
+    rules: RuleSet,
+    lang: str = "en",
+    *,
+    as_of=None,
+    languages: tuple[str, ...] = (),
+) -> ir.Table:
     method: Thresholds = rules.method
     tiers = rules.tiers
     last = len(tiers) - 1
@@ -42,14 +50,21 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of=None) -> i
         table._tier_rank,
         [None] + [(bound(t) - table._value).cast("float64") for t in tiers[:-1]],
     )
-    name = label(method.metric, lang) + " "
     heads = [f" ≥ {number(t.min)} → {t.name}" for t in tiers[:-1]]
     heads.append(f" < {number(tiers[-2].min)} → {tiers[-1].name}")
-    reason = concat(name, text(table._value), by_rank(table._tier_rank, heads, ""))
-    empty = f"{name}为空 → {tiers[-1].name}" if zh(lang) else f"{name}is empty → {tiers[-1].name}"
-    reason = ibis.ifelse(table._value.isnull(), ibis.literal(empty), reason)
+    head = by_rank(table._tier_rank, heads, "")
+
+    def reason(lang: str) -> ir.StringValue:
+        name = label(method.metric, lang) + " "
+        empty = (
+            f"{name}为空 → {tiers[-1].name}" if zh(lang) else f"{name}is empty → {tiers[-1].name}"
+        )
+        return ibis.ifelse(
+            table._value.isnull(), ibis.literal(empty), concat(name, text(table._value), head)
+        )
+
     return table.mutate(
-        reason=reason,
+        **worded(reason, lang, languages),
         gap=gap.round(2),
         gap_unit=ibis.literal(method.metric),
         _sort=table._value.cast("float64"),

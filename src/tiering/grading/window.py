@@ -13,11 +13,27 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from tiering.grading.common import by_rank, concat, first_match, label, tier_columns, value_of, zh
+from tiering.grading.common import (
+    by_rank,
+    concat,
+    first_match,
+    label,
+    tier_columns,
+    value_of,
+    worded,
+    zh,
+)
 from tiering.rules import RuleSet, Window
 
 
-def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of: dt.date) -> ir.Table:
+def grade(
+    table: ir.Table,
+    rules: RuleSet,
+    lang: str = "en",
+    *,
+    as_of: dt.date,
+    languages: tuple[str, ...] = (),
+) -> ir.Table:
     method: Window = rules.method
     tiers = rules.tiers
     last = len(tiers) - 1
@@ -31,26 +47,29 @@ def grade(table: ir.Table, rules: RuleSet, lang: str = "en", *, as_of: dt.date) 
         table._tier_rank,
         [None] + [table._date.delta(ibis.literal(c), unit="day").cast("float64") for c in cutoffs],
     )
-    is_zh = zh(lang)
-    name = label(method.date, lang)
-    heads = []
-    for t, c in zip(tiers[:-1], cutoffs, strict=True):
-        within = (
-            str(t.within).replace("months", "个月").replace("days", "天")
-            if is_zh
-            else str(t.within)
-        )
-        heads.append(
-            f" ≤ {c.isoformat()}（{within}内）→ {t.name}"
-            if is_zh
-            else f" ≤ {c.isoformat()} (within {within}) → {t.name}"
-        )
-    heads.append(f" > {cutoffs[-1].isoformat()} → {tiers[-1].name}")
-    reason = concat(f"{name} ", table._date.cast("string"), by_rank(table._tier_rank, heads, ""))
-    empty = f"没有{name} → {tiers[-1].name}" if is_zh else f"no {name} → {tiers[-1].name}"
-    reason = ibis.ifelse(table._date.isnull(), ibis.literal(empty), reason)
+
+    def reason(lang: str) -> ir.StringValue:
+        is_zh = zh(lang)
+        name = label(method.date, lang)
+        heads = []
+        for t, c in zip(tiers[:-1], cutoffs, strict=True):
+            within = (
+                str(t.within).replace("months", "个月").replace("days", "天")
+                if is_zh
+                else str(t.within)
+            )
+            heads.append(
+                f" ≤ {c.isoformat()}（{within}内）→ {t.name}"
+                if is_zh
+                else f" ≤ {c.isoformat()} (within {within}) → {t.name}"
+            )
+        heads.append(f" > {cutoffs[-1].isoformat()} → {tiers[-1].name}")
+        dated = concat(f"{name} ", table._date.cast("string"), by_rank(table._tier_rank, heads, ""))
+        empty = f"没有{name} → {tiers[-1].name}" if is_zh else f"no {name} → {tiers[-1].name}"
+        return ibis.ifelse(table._date.isnull(), ibis.literal(empty), dated)
+
     return table.mutate(
-        reason=reason,
+        **worded(reason, lang, languages),
         gap=gap.round(0),
         gap_unit=ibis.literal("days"),
         _flag_overdue=(table._date < ibis.literal(as_of)).fill_null(False),
