@@ -16,14 +16,30 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tiering import data, reports
-from tiering.demo import generate_demo
-from tiering.evaluation import evaluate as run
 from tiering.exceptions import OutputError, RuleError, TieringError
-from tiering.output import movements, output_format, summarise, write_table
 from tiering.periods import parse_date
-from tiering.prediction import predict_customers
 from tiering.rules import load_rules
+
+
+class _Lazy:
+    """A module imported on first use: the engine (Ibis, DuckDB, Arrow, NumPy) costs about
+    a second to import, which ``tiering --help`` and a mistyped option should not pay."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+data = _Lazy("tiering.data")
+reports = _Lazy("tiering.reports")
+_engine = _Lazy("tiering.evaluation")
+_output = _Lazy("tiering.output")
+_demo = _Lazy("tiering.demo")
+_prediction = _Lazy("tiering.prediction")
 
 app = typer.Typer(
     name="tiering",
@@ -168,7 +184,7 @@ def evaluate(
         else:
             as_of_date = None
         if out_path is not None:
-            output_format(out_path)
+            _output.output_format(out_path)
         with _progress(lang) as progress:
             task = progress.add_task(stages["customers"], total=len(stages))
 
@@ -177,7 +193,7 @@ def evaluate(
                     task, description=stages.get(name, name), completed=list(stages).index(name)
                 )
 
-            ev = run(
+            ev = _engine.evaluate(
                 rules,
                 customers,
                 transactions,
@@ -192,7 +208,7 @@ def evaluate(
             results = ev.table.cache()  # computed once, where it lives; read thrice below
             if out_path is not None:
                 step("writing")
-                write_table(results, out_path)
+                _output.write_table(results, out_path)
             progress.update(task, completed=len(stages))
     except TieringError as e:
         raise _fail(e, lang) from None
@@ -211,7 +227,7 @@ def _money(x) -> str:
 
 
 def _print_summary(ev, results, lang: str) -> None:
-    rows = summarise(results, ev.rules.tier_names)
+    rows = _output.summarise(results, ev.rules.tier_names)
     title = _t(
         lang,
         f"{ev.rules.name} — as of {ev.as_of.isoformat()}",
@@ -243,7 +259,7 @@ def _print_summary(ev, results, lang: str) -> None:
         )
     out.print(table)
 
-    moves = movements(results)
+    moves = _output.movements(results)
     if moves:
         words = {
             "up": ("up", "升级"),
@@ -275,7 +291,7 @@ def _print_movers(results, lang: str, limit: int = 10) -> None:
     table: only the rows shown are fetched)."""
     import ibis
 
-    moves = movements(results)
+    moves = _output.movements(results)
     for change, title in (
         ("up", _t(lang, "Moved up", "升级客户")),
         ("down", _t(lang, "Moved down", "降级客户")),
@@ -344,7 +360,7 @@ def report(
         extra = REPORT_METRICS + (("p_alive", "clv") if predict else ())
         with _progress(lang) as progress:
             progress.add_task(_t(lang, "Grading and analysing", "评级与分析"), total=None)
-            ev = run(
+            ev = _engine.evaluate(
                 rules,
                 customers,
                 transactions,
@@ -396,10 +412,10 @@ def simulate(
             progress.add_task(
                 _t(lang, "Grading under both rule files", "按两套规则评级"), total=None
             )
-            current = run(
+            current = _engine.evaluate(
                 against, customers, transactions, payments=payments, as_of=as_of_date, lang=lang
             )
-            new = run(
+            new = _engine.evaluate(
                 proposed, customers, transactions, payments=payments, as_of=as_of_date, lang=lang
             )
             current_results, new_results = current.table.cache(), new.table.cache()
@@ -509,13 +525,13 @@ def clv_command(
         raise typer.BadParameter(f"not a date: {as_of}", param_hint="--as-of") from None
     try:
         if out_path is not None:
-            output_format(out_path)
+            _output.output_format(out_path)
         base = load_rules(rules) if rules else None
         overrides = {"horizon": horizon, "margin": margin, "discount": discount, "model": model}
         settings = _clv_settings(base, {k: v for k, v in overrides.items() if v is not None})
         with _progress(lang) as progress:
             progress.add_task(_t(lang, "Fitting and predicting", "拟合模型并预测"), total=None)
-            table, purchases, spend = predict_customers(
+            table, purchases, spend = _prediction.predict_customers(
                 customers,
                 transactions,
                 as_of=as_of_date,
@@ -523,7 +539,7 @@ def clv_command(
                 columns=base.columns if base else (),
             )
             if out_path is not None:
-                write_table(table, out_path, sheet="clv")
+                _output.write_table(table, out_path, sheet="clv")
     except TieringError as e:
         raise _fail(e, lang) from None
     _print_models(purchases, spend, table, settings, lang)
@@ -628,7 +644,7 @@ def demo_data(
             progress.update(task, description=label, completed=fraction)
 
         try:
-            files = generate_demo(
+            files = _demo.generate_demo(
                 directory, customers=customers, seed=seed, fmt=fmt, progress=report
             )
         except ValueError as e:
