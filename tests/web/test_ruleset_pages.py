@@ -4,8 +4,12 @@ app's customers before saving."""
 
 import datetime as dt
 import html
+import io
+import signal
+from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from tiering_web.accounts.models import Role
@@ -13,10 +17,11 @@ from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.services import run_evaluation
 from tiering_web.rulesets.forms import RuleEditor
-from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
 from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_create_ruleset,
+    do_queue_whatif,
     do_save_ruleset_version,
 )
 
@@ -162,7 +167,8 @@ def test_role_matrix_of_the_pages(client, users, draft, who):
 @pytest.mark.parametrize("who", ["analyst", "account_manager"])
 def test_readers_cannot_post_anything(client, users, reviewer, draft, who):
     """Given an analyst or an account manager, when they post to create, edit, what-if,
-    approve or make primary, then each answers 403 and nothing changes."""
+    approve or make primary, or open a manager's what-if, then each answers 403 and
+    nothing changes."""
     client.force_login(users[who])
     rs = draft.ruleset
     posts = [
@@ -174,7 +180,10 @@ def test_readers_cannot_post_anything(client, users, reviewer, draft, who):
     ]
     for target, data in posts:
         assert client.post(target, data).status_code == 403, target
+    run = do_queue_whatif(users["manager"], rs, THRESHOLDS, AS_OF)
+    assert client.get(reverse("ruleset_whatif_run", args=[rs.pk, run.pk])).status_code == 403
     assert RuleSet.objects.count() == 1 and RuleSetVersion.objects.count() == 1
+    assert WhatIfRun.objects.count() == 1
     draft.refresh_from_db()
     assert draft.status == RuleSetVersion.Status.DRAFT and not draft.ruleset.is_primary
 
@@ -183,7 +192,7 @@ def test_readers_cannot_post_anything(client, users, reviewer, draft, who):
 def test_anonymous_visitors_are_sent_to_log_in(client, draft):
     """Given no login, when any rule-set page is requested, then it redirects to log in."""
     rs = draft.ruleset
-    gets = [url(name, rs) for name in PAGES]
+    gets = [url(name, rs) for name in PAGES] + [reverse("ruleset_whatif_run", args=[rs.pk, 1])]
     posts = [
         reverse("ruleset_edit", args=[rs.pk]),
         reverse("ruleset_whatif", args=[rs.pk]),
@@ -625,12 +634,32 @@ def test_list_and_detail_show_versions_readably(client, users, reviewer, draft):
 # --------------------------------------------------------------------------- what-if
 
 
+def run_worker():
+    """Run every queued task, as ``python -m tiering_web db_worker --batch`` does."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        call_command(
+            "db_worker",
+            batch=True,
+            reload=False,
+            startup_delay=False,
+            interval=0,
+            verbosity=0,
+            stdout=io.StringIO(),
+        )
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_whatif_shows_who_moves_and_saves_nothing(client, manager, customers, version):
+def test_whatif_runs_in_the_background_and_shows_who_moves(client, manager, customers, version):
     """Given the approved THRESHOLDS rules (A ≥ 100,000, B ≥ 20,000) and the six LEDGER
     customers, when A is raised to 120,000 and B lowered to 19,999 in the form and the
-    what-if asked as of 2026-09-30, then C2 (100,000.00) moves down A→B and C4
-    (19,999.99) up C→B, the matrix says so cell by cell, and nothing is saved."""
+    what-if asked as of 2026-09-30, then it is queued and its box polls for the progress;
+    once the worker has run it, the poll answers the result: C2 (100,000.00) moves down
+    A→B and C4 (19,999.99) up C→B, the matrix says so cell by cell, and no version is
+    saved (the audit log says who asked)."""
     client.force_login(manager)
     data = editor_data(
         "thresholds",
@@ -639,18 +668,41 @@ def test_whatif_shows_who_moves_and_saves_nothing(client, manager, customers, ve
         reason="",
         whatif_as_of="2026-09-30",
     )
-    before = (RuleSetVersion.objects.count(), AuditEntry.objects.count())
+    versions = RuleSetVersion.objects.count()
     response = client.post(reverse("ruleset_whatif", args=[version.ruleset.pk]), data, **HTMX, **EN)
     assert response.status_code == 200
     assert response.templates[0].name == "rulesets/_whatif.html"
-    result = response.context["result"]
+    run = WhatIfRun.objects.get()
+    assert (run.status, run.requested_by, run.baseline, run.as_of) == (
+        "queued",
+        manager,
+        version,
+        AS_OF,
+    )
+    assert run.definition["tiers"][0] == {"name": "A", "min": 120000}
+    poll_url = reverse("ruleset_whatif_run", args=[version.ruleset.pk, run.pk])
+    page = response.content.decode()
+    assert f'hx-get="{poll_url}"' in page and "every 1s" in page
+    assert "waiting for the background worker" in page and response.context["result"] is None
+
+    # the same rules asked again while it waits: the same run
+    again = client.post(reverse("ruleset_whatif", args=[version.ruleset.pk]), data, **HTMX, **EN)
+    assert again.context["run"] == run and WhatIfRun.objects.count() == 1
+    poll = client.get(poll_url, **HTMX, **EN)
+    assert poll.templates[0].name == "rulesets/_whatif_run.html" and "every 1s" in poll.text
+
+    run_worker()
+
+    poll = client.get(poll_url, **HTMX, **EN)
+    assert poll.status_code == 200 and "hx-trigger" not in poll.text  # no more polling
+    result = poll.context["result"]
     c = result.comparison
     assert (c.customers, c.changed, c.up, c.down) == (6, 2, 1, 1)
-    assert c.up_revenue == pytest.approx(19999.99) and c.down_revenue == pytest.approx(100000)
+    assert c.up_revenue == Decimal("19999.99") and c.down_revenue == Decimal("100000.00")
     matrix = c.matrix
-    assert matrix.count("A", "A") == 1 and matrix.revenue_of("A", "A") == pytest.approx(150000)
-    assert matrix.count("A", "B") == 1 and matrix.revenue_of("A", "B") == pytest.approx(100000)
-    assert matrix.count("B", "B") == 2 and matrix.revenue_of("B", "B") == pytest.approx(45000)
+    assert matrix.count("A", "A") == 1 and matrix.revenue_of("A", "A") == Decimal("150000.00")
+    assert matrix.count("A", "B") == 1 and matrix.revenue_of("A", "B") == Decimal("100000.00")
+    assert matrix.count("B", "B") == 2 and matrix.revenue_of("B", "B") == Decimal("45000.00")
     assert matrix.count("C", "B") == 1 and matrix.count("C", "C") == 1
     assert [(m["code"], m["before"], m["after"]) for m in result.down] == [("C2", "A", "B")]
     assert [(m["code"], m["name"]) for m in result.up] == [("C4", "客户C4")]
@@ -659,22 +711,56 @@ def test_whatif_shows_who_moves_and_saves_nothing(client, manager, customers, ve
         ("B", 4),
         ("C", 1),
     ]
-    page = response.content.decode()
+    page = poll.content.decode()
     assert "2 of 6 customers would change tier, with revenue of 119,999.99." in page
     assert '<td class="num" id="down-revenue">100,000.00</td>' in page
-    assert (RuleSetVersion.objects.count(), AuditEntry.objects.count()) == before
+    assert f'href="{reverse("customer_detail", args=["C2"])}"' in page
+    assert RuleSetVersion.objects.count() == versions
+    asked = AuditEntry.objects.filter(action="ruleset.whatif.queue")
+    assert [(e.actor, e.details["reused"]) for e in asked.order_by("id")] == [
+        (manager, False),
+        (manager, True),
+    ]
 
     # Django's Chinese number format groups no digits
-    zh = client.post(reverse("ruleset_whatif", args=[version.ruleset.pk]), data, **HTMX, **ZH)
-    page = zh.content.decode()
+    page = client.get(poll_url, **HTMX, **ZH).content.decode()
     assert '<td class="num" id="down-revenue">100,000.00</td>' in page
     assert "6 个客户中有 2 个会变动等级，涉及营收 119,999.99。" in page
+
+    # done: the same rules asked once more are graded again (the data may have moved)
+    client.post(reverse("ruleset_whatif", args=[version.ruleset.pk]), data, **HTMX)
+    assert WhatIfRun.objects.filter(status="queued").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_whatif_without_javascript_gets_a_page_of_its_own(client, manager, customers, version):
+    """Given no htmx, when the what-if is asked, then the browser is sent to the run's own
+    page, which shows the progress (with a reload link) and, after the worker, the
+    matrix and the movers."""
+    client.force_login(manager)
+    data = editor_data(
+        "thresholds",
+        [("A", "120000"), ("B", "19999"), ("C", "")],
+        fields={"metric": "revenue"},
+        whatif_as_of="2026-09-30",
+    )
+    response = client.post(reverse("ruleset_whatif", args=[version.ruleset.pk]), data, **EN)
+    run = WhatIfRun.objects.get()
+    page_url = reverse("ruleset_whatif_run", args=[version.ruleset.pk, run.pk])
+    assert response.status_code == 302 and response["Location"] == page_url
+    waiting = client.get(page_url, **EN)
+    assert waiting.templates[0].name == "rulesets/whatif_run.html"
+    assert "<noscript>" in waiting.text and "Queued" in waiting.text
+    run_worker()
+    done = client.get(page_url, **EN)
+    assert "Tier now (rows) → tier under the new rules (columns)" in done.text
+    assert "Moving up" in done.text and "Moving down" in done.text
 
 
 @pytest.mark.django_db(transaction=True)
 def test_whatif_on_invalid_rules_marks_the_fields(client, manager, customers, version):
     """Given an edit with thresholds out of order, when the what-if is asked (htmx), then
-    the whole editor comes back with the error on the row (retargeted), no grading done;
+    the whole editor comes back with the error on the row (retargeted), nothing queued;
     without htmx the full page shows it."""
     client.force_login(manager)
     data = editor_data(
@@ -692,16 +778,18 @@ def test_whatif_on_invalid_rules_marks_the_fields(client, manager, customers, ve
         .errors["bound"][0]
         .startswith("tiers are out of order")
     )
-    assert response.context["result"] is None
+    assert "run" not in response.context
     full = client.post(target, data, **EN)
     assert full.templates[0].name == "rulesets/ruleset_edit.html"
     assert "tiers are out of order" in html.unescape(full.content.decode())
+    assert not WhatIfRun.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_whatif_without_a_version_shows_the_new_tiers(client, manager, customers, ruleset):
     """Given a rule set with no version yet, when the what-if is asked for the first
-    rules, then it shows how many customers and how much revenue each tier would get."""
+    rules, then it goes through three stages, not four, and shows how many customers and
+    how much revenue each tier would get."""
     client.force_login(manager)
     data = editor_data(
         "thresholds",
@@ -709,11 +797,19 @@ def test_whatif_without_a_version_shows_the_new_tiers(client, manager, customers
         fields={"metric": "revenue"},
         whatif_as_of="2026-09-30",
     )
-    response = client.post(reverse("ruleset_whatif", args=[ruleset.pk]), data, **HTMX)
+    client.post(reverse("ruleset_whatif", args=[ruleset.pk]), data, **HTMX)
+    run = WhatIfRun.objects.get()
+    assert run.baseline is None and run.stages == ["reading", "grading_proposed", "comparing"]
+    run_worker()
+    response = client.get(reverse("ruleset_whatif_run", args=[ruleset.pk, run.pk]), **HTMX)
     result = response.context["result"]
     assert result.comparison is None
-    cells = {t: (cell.customers, round(cell.revenue, 2)) for t, cell in result.distribution}
-    assert cells == {"A": (2, 250000.0), "B": (2, 45000.0), "C": (2, 19999.99)}
+    cells = {t: (cell.customers, cell.revenue) for t, cell in result.distribution}
+    assert cells == {
+        "A": (2, Decimal("250000.00")),
+        "B": (2, Decimal("45000.00")),
+        "C": (2, Decimal("19999.99")),
+    }
 
 
 @pytest.mark.django_db

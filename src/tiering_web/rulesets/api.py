@@ -1,17 +1,23 @@
 """Rule sets and their versions over the API. A new version is validated by the engine
 (through :func:`~tiering_web.rulesets.services.do_save_ruleset_version`); its problems
-come back as 422 with the rule file's field paths (``tiers[1].min_score``)."""
+come back as 422 with the rule file's field paths (``tiers[1].min_score``).
+
+A what-if of edited rules is queued for the background worker (``POST
+/rulesets/{id}/whatif``, 202) and read back, with its progress and then its result, by
+``GET /rulesets/{id}/whatif/{run_id}``, as the editor's what-if does."""
 
 import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
 from ninja import Field, Router, Schema, Status
 
 from tiering_web.accounts.permissions import can_edit_rules
-from tiering_web.rulesets.models import RuleSet, RuleSetVersion
-from tiering_web.rulesets.services import do_save_ruleset_version
+from tiering_web.rulesets.jobs import check_whatif
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
+from tiering_web.rulesets.services import do_queue_whatif, do_save_ruleset_version
 
 router = Router(tags=["rule sets"])
 
@@ -83,3 +89,65 @@ def create_version(request, ruleset_id: int, payload: VersionIn):
     return Status(
         201, RuleSetVersion.objects.select_related("author", "approver").get(pk=version.pk)
     )
+
+
+class WhatIfIn(Schema):
+    definition: dict[str, Any] | str = Field(description="the edited rules, as a dict or YAML text")
+    as_of: dt.date
+
+
+class WhatIfOut(Schema):
+    id: int
+    ruleset_id: int
+    status: str = Field(description="queued, running, done or failed")
+    stage: str = Field(description="reading, grading_current, grading_proposed or comparing")
+    as_of: dt.date
+    baseline: int | None = Field(description="the version number compared with")
+    requested_by: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: str = Field("", description="why a failed what-if failed")
+    result: dict[str, Any] | None = Field(
+        description="once done: distribution, comparison (totals, matrix, movers); money as "
+        "decimal strings"
+    )
+
+    @staticmethod
+    def resolve_baseline(obj):
+        return obj.baseline.number if obj.baseline_id else None
+
+    @staticmethod
+    def resolve_requested_by(obj):
+        return obj.requested_by.username if obj.requested_by_id else None
+
+    @staticmethod
+    def resolve_error(obj):
+        return obj.error(get_language())
+
+
+def _may_whatif(user) -> None:
+    if not can_edit_rules(user):
+        raise PermissionDenied("you may not run what-ifs of rule sets")
+
+
+def _whatif(ruleset_id: int, run_id: int) -> WhatIfRun:
+    runs = WhatIfRun.objects.select_related("baseline", "requested_by")
+    return check_whatif(get_object_or_404(runs, pk=run_id, ruleset_id=ruleset_id))
+
+
+@router.post("/{ruleset_id}/whatif", response={202: WhatIfOut})
+def queue_whatif(request, ruleset_id: int, payload: WhatIfIn):
+    """Queue a what-if of the edited rules against the version in force (the same request
+    while one is pending gets that one); nothing is saved as a version."""
+    _may_whatif(request.auth)
+    ruleset = get_object_or_404(RuleSet, pk=ruleset_id)
+    run = do_queue_whatif(request.auth, ruleset, payload.definition, payload.as_of)
+    return Status(202, _whatif(ruleset.pk, run.pk))
+
+
+@router.get("/{ruleset_id}/whatif/{run_id}", response=WhatIfOut)
+def get_whatif(request, ruleset_id: int, run_id: int):
+    """A what-if's status and stage, then its result (or why it failed)."""
+    _may_whatif(request.auth)
+    return _whatif(ruleset_id, run_id)

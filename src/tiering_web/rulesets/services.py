@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import get_language
@@ -14,7 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from tiering import RuleError, parse_rules
 from tiering_web.audit.services import record
-from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+from tiering_web.rulesets.jobs import check_whatif
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
+from tiering_web.rulesets.tasks import whatif_in_background
+from tiering_web.rulesets.whatif import baseline_version
 
 
 def rule_errors(error: RuleError, lang: str | None = None) -> ValidationError:
@@ -155,3 +161,68 @@ def do_set_primary(
         ruleset.save(update_fields=["is_primary"])
         record(actor, "ruleset.set_primary", ruleset, reason)
     return ruleset
+
+
+def whatif_key(definition: dict, as_of: dt.date, baseline: RuleSetVersion | None) -> str:
+    """What makes two what-if requests the same: the rules, the date, the baseline."""
+    text = json.dumps(
+        {"rules": definition, "as_of": as_of, "baseline": baseline.pk if baseline else None},
+        cls=DjangoJSONEncoder,
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _pending_whatif(ruleset: RuleSet, key: str) -> WhatIfRun | None:
+    """The live pending run of this request, if any (a lost one is failed on the way)."""
+    run = WhatIfRun.objects.filter(
+        ruleset=ruleset, key=key, status__in=[WhatIfRun.Status.QUEUED, WhatIfRun.Status.RUNNING]
+    ).first()
+    if run is None:
+        return None
+    run = check_whatif(run)
+    return run if run.is_pending else None
+
+
+def do_queue_whatif(
+    actor, ruleset: RuleSet, definition: dict[str, Any] | str, as_of: dt.date
+) -> WhatIfRun:
+    """Queue a what-if of ``definition`` (validated as a version would be) against the
+    rule set's baseline (:func:`~tiering_web.rulesets.whatif.baseline_version`) as of
+    ``as_of``, for the background worker.
+
+    Grading a million customers twice takes a minute, so the request only queues it;
+    while the same request (rules, date, baseline) is still pending, it is answered by
+    that run instead of a second one. The run, its task and the audit entry are written
+    in one transaction; nothing else is saved (a what-if never makes a version)."""
+    data = validate_definition(definition, source=ruleset.name)
+    data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))  # as the run will store it
+    baseline = baseline_version(ruleset)
+    key = whatif_key(data, as_of, baseline)
+    details = {"as_of": as_of, "baseline": baseline.number if baseline else None}
+    if (run := _pending_whatif(ruleset, key)) is not None:
+        with transaction.atomic():
+            record(actor, "ruleset.whatif.queue", run, "", reused=True, **details)
+        return run
+    with transaction.atomic():
+        # lock the rule set row: two identical requests at once make one run
+        RuleSet.objects.select_for_update().filter(pk=ruleset.pk).first()
+        run = WhatIfRun.objects.filter(
+            ruleset=ruleset, key=key, status__in=[WhatIfRun.Status.QUEUED, WhatIfRun.Status.RUNNING]
+        ).first()
+        if run is not None:
+            record(actor, "ruleset.whatif.queue", run, "", reused=True, **details)
+            return run
+        run = WhatIfRun.objects.create(
+            ruleset=ruleset,
+            baseline=baseline,
+            definition=data,
+            as_of=as_of,
+            key=key,
+            requested_by=actor,
+        )
+        run.task_id = str(whatif_in_background.enqueue(run.pk).id)
+        run.save(update_fields=["task_id"])
+        record(actor, "ruleset.whatif.queue", run, "", reused=False, **details)
+    return run

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.ruleset_detail, name="ruleset_detail"),
     path("<int:pk>/edit/", views.ruleset_edit, name="ruleset_edit"),
     path("<int:pk>/whatif/", views.ruleset_whatif, name="ruleset_whatif"),
+    path("<int:pk>/whatif/<int:run>/", views.ruleset_whatif_run, name="ruleset_whatif_run"),
     path(
         "<int:pk>/versions/<int:number>/approve/",
         views.ruleset_approve,

@@ -7,10 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from tiering import TieringError
 from tiering_web.accounts.permissions import can_edit_rules, role
 from tiering_web.rulesets.display import readable
 from tiering_web.rulesets.forms import (
@@ -24,14 +23,19 @@ from tiering_web.rulesets.forms import (
     initial_from_definition,
     metric_choices,
 )
-from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+from tiering_web.rulesets.jobs import check_whatif
+from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
 from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_create_ruleset,
+    do_queue_whatif,
     do_save_ruleset_version,
     do_set_primary,
 )
-from tiering_web.rulesets.whatif import baseline_version, what_if
+from tiering_web.rulesets.whatif import WhatIfResult, baseline_version
+
+#: How often (seconds) a pending what-if's box asks for its progress.
+POLL_SECONDS = 1
 
 
 def _may_view(user) -> None:
@@ -129,7 +133,7 @@ def ruleset_detail(request, pk):
     return render(request, "rulesets/ruleset_detail.html", _detail_context(request, ruleset))
 
 
-def _editor_context(request, ruleset, editor, *, whatif_form=None, yaml_form=None, result=None):
+def _editor_context(request, ruleset, editor, *, whatif_form=None, yaml_form=None):
     base = ruleset.latest_version()
     today = timezone.localdate()
     return {
@@ -141,7 +145,6 @@ def _editor_context(request, ruleset, editor, *, whatif_form=None, yaml_form=Non
         "yaml_form": yaml_form
         or YamlForm(initial={"text": _yaml(base.definition) if base else ""}),
         "baseline": baseline_version(ruleset),
-        "result": result,
     }
 
 
@@ -237,17 +240,15 @@ def ruleset_whatif(request, pk):
     whatif_form = WhatIfForm(request.POST)
     valid = editor.is_valid()
     dated = whatif_form.is_valid()
-    result = error = None
+    run = None
     if valid and dated:
         try:
-            result = what_if(
-                editor.definition,
-                baseline_version(ruleset),
-                whatif_form.cleaned_data["whatif_as_of"],
-                lang=_lang(),
+            run = do_queue_whatif(
+                request.user, ruleset, editor.definition, whatif_form.cleaned_data["whatif_as_of"]
             )
-        except TieringError as e:
-            error = e.message(_lang())
+        except ValidationError as e:
+            editor.problems.extend(m for ms in e.message_dict.values() for m in ms)
+            valid = False
     if request.htmx:
         if not valid:
             # put the engine's problems on the fields: swap the whole editor
@@ -257,16 +258,40 @@ def ruleset_whatif(request, pk):
             return reswap(retarget(response, "#rule-editor"), "outerHTML")
         context = {
             "ruleset": ruleset,
-            "result": result,
-            "error": error,
             "whatif_form": whatif_form,
             "baseline": baseline_version(ruleset),
+            **(_run_context(run) if run is not None else {}),
         }
         return render(request, "rulesets/_whatif.html", context)
-    context = _editor_context(request, ruleset, editor, whatif_form=whatif_form, result=result)
-    context["error"] = error
+    if run is not None:
+        return redirect("ruleset_whatif_run", pk=ruleset.pk, run=run.pk)
+    context = _editor_context(request, ruleset, editor, whatif_form=whatif_form)
     context["whatif_invalid"] = not valid
     return render(request, "rulesets/ruleset_edit.html", context)
+
+
+def _run_context(run: WhatIfRun) -> dict:
+    done = run.status == WhatIfRun.Status.DONE and run.result is not None
+    return {
+        "run": run,
+        "poll_seconds": POLL_SECONDS,
+        "result": WhatIfResult.from_json(run.result) if done else None,
+        "error": run.error(_lang()) if run.status == WhatIfRun.Status.FAILED else "",
+    }
+
+
+@login_required
+@require_GET
+def ruleset_whatif_run(request, pk, run):
+    """A what-if's progress, then its result: the box the editor polls (htmx), or a page
+    of its own (without JavaScript, or from a link)."""
+    _may_edit(request.user)
+    runs = WhatIfRun.objects.select_related("ruleset", "baseline", "requested_by")
+    whatif = check_whatif(get_object_or_404(runs, pk=run, ruleset_id=pk))
+    context = {"ruleset": whatif.ruleset, **_run_context(whatif)}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "rulesets/_whatif_run.html", context)
+    return render(request, "rulesets/whatif_run.html", context)
 
 
 @login_required
