@@ -89,6 +89,9 @@ class Inputs:
     payments: ibis.Table | None = None
     payments_file: str = "<payments>"
     payments_id_column: str = "customer_id"
+    #: Cell checks left to the caller (``read_inputs(defer_checks=True)``), or None.
+    transaction_checks: CellChecks | None = None
+    payment_checks: CellChecks | None = None
 
     def unknown_customers_error(self, ids: list[str]) -> InputError:
         """The error naming the transaction rows whose customer ids are unknown."""
@@ -104,8 +107,11 @@ class Inputs:
 
 
 def connect() -> ibis.BaseBackend:
-    """A fresh in-memory DuckDB backend (the embedded default)."""
-    return ibis.duckdb.connect()
+    """A fresh in-memory DuckDB backend (the embedded default), without DuckDB's own
+    progress bar (the command line draws its own; a library must not print)."""
+    con = ibis.duckdb.connect()
+    con.con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _issue(row, column, value, en, zh) -> RowIssue:
@@ -276,9 +282,11 @@ class Source:
         return found
 
     # bad rows
-    def bad_rows(self, condition: str, column: str, en: str, zh: str, limit: int = 10):
-        """Issues for the rows where ``condition`` (SQL over the raw file) holds."""
-        total = _sql(self.db, f"SELECT count(*) FROM {self.view} WHERE {condition}")[0][0]
+    def bad_rows(self, condition: str, column: str, en: str, zh: str, limit: int = 10, total=None):
+        """Issues for the first rows where ``condition`` (SQL over the raw file) holds, and
+        how many rows it holds for (counted here unless the caller's checks counted it)."""
+        if total is None:
+            total = _sql(self.db, f"SELECT count(*) FROM {self.view} WHERE {condition}")[0][0]
         rows = _sql(
             self.db,
             f"SELECT _row, CAST({quote_ident(column)} AS VARCHAR) FROM ({self.with_rows()}) "
@@ -288,15 +296,23 @@ class Source:
 
 
 @contextlib.contextmanager
-def _unreadable(src: Source):
-    """Report the reader's own errors (a malformed CSV line...) as errors of the file, and
-    remove any temporary copy of it."""
+def reading(src: Source):
+    """Report the reader's own errors (a malformed CSV line, a damaged Parquet page...) met
+    while ``src`` is read as errors of the file."""
     try:
         yield
     except duckdb.Error as e:
         raise _file_error(
             src.spec, f"cannot be read: {_first_line(e)}", f"无法读取：{_first_line(e)}"
         ) from None
+
+
+@contextlib.contextmanager
+def _unreadable(src: Source):
+    """As :func:`reading`, and remove any temporary copy of the file."""
+    try:
+        with reading(src):
+            yield
     finally:
         src.close()
 
@@ -447,10 +463,17 @@ def money_sql(col: str, duck_type: str) -> str:
         return f"TRY_CAST({quote_ident(col)} AS {MONEY})"
     # an amount as people write it: -1,234.50 / ¥1,234.5 / 1234元; separators only where
     # they belong (12元5 or 1.234,50 are errors, never silently 125 or 1.23)
-    raw = f"regexp_replace({_text(col)}, '\\s', '', 'g')"
+    text = _text(col)
+    raw = f"regexp_replace({text}, '\\s', '', 'g')"
     shape = "^[-+]?[¥￥]?[-+]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\\.[0-9]+)?元?$"
     cleaned = f"regexp_replace({raw}, '[,¥￥元]', '', 'g')"
-    return f"CASE WHEN regexp_full_match({raw}, '{shape}') THEN TRY_CAST({cleaned} AS {MONEY}) END"
+    # most amounts are plain numbers (1234.50): one cheap match and a cast; such a text has
+    # no space, separator or sign of money, so the full rule below would give the same
+    plain = f"regexp_full_match({text}, '[-+]?[0-9]+(\\.[0-9]+)?')"
+    return (
+        f"CASE WHEN {plain} THEN TRY_CAST({text} AS {MONEY}) "
+        f"WHEN regexp_full_match({raw}, '{shape}') THEN TRY_CAST({cleaned} AS {MONEY}) END"
+    )
 
 
 # --------------------------------------------------------------------------- loading
@@ -466,6 +489,7 @@ def read_inputs(
     progress: Callable[[str], None] | None = None,
     date_columns: Iterable[str] = (),
     check_unknown: bool = True,
+    defer_checks: bool = False,
 ) -> Inputs:
     """Read, map and check the customers and transactions files.
 
@@ -488,6 +512,13 @@ def read_inputs(
     check_unknown
         Check that every transaction's (and payment's) customer is in the customers file.
         :func:`evaluate` passes False and makes the same check on the ids it groups anyway.
+    defer_checks
+        With ``check_unknown=False``: leave the cell checks of a transactions or payments
+        file that DuckDB reads in place (Parquet, not copied) to the caller, in
+        ``Inputs.transaction_checks`` / ``Inputs.payment_checks`` (:class:`CellChecks`),
+        so that the file is scanned once: :func:`evaluate` counts the empty cells while
+        grouping. Text files (CSV, Excel) are converted into a table and always checked
+        here.
 
     Returns
     -------
@@ -511,19 +542,22 @@ def read_inputs(
     step("transactions")
     src_t = Source(con, transactions, "transactions")
     with _unreadable(src_t):
-        tx_table = _load_transactions(src_t, mapping, cust_table, check_unknown)
+        tx_checks = _load_transactions(src_t, mapping, cust_table, check_unknown, defer_checks)
     # the loaded table keeps each row's number (_row) for error messages; callers get the
     # four columns
-    transactions_table = con.table(tx_table).drop("_row")
+    transactions_table = con.table("tiering_transactions").drop("_row")
     inputs = Inputs(
         con, con.table(cust_table), transactions_table, src_c.spec, src_t.spec, src_t.id_column
     )
+    inputs.transaction_checks = tx_checks
     if payments is not None:
         step("payments")
         src_p = Source(con, payments, "payments")
         with _unreadable(src_p):
-            pay_table = _load_payments(src_p, mapping, cust_table, check_unknown)
-        inputs.payments = con.table(pay_table).drop("_row")
+            inputs.payment_checks = _load_payments(
+                src_p, mapping, cust_table, check_unknown, defer_checks
+            )
+        inputs.payments = con.table("tiering_payments").drop("_row")
         inputs.payments_file, inputs.payments_id_column = src_p.spec, src_p.id_column
     return inputs
 
@@ -552,15 +586,25 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
         + ", ".join([f"{_id_sql(src, id_col)} AS customer_id", *others])
         + f" FROM {src.view}",
     )
-    issues, total = src.bad_rows(
-        f"{_id_sql(src, id_col)} IS NULL", id_col, "empty customer id", "客户编号为空"
-    )
-    if total:
+    # one pass over the loaded ids for both checks; the file is read again only to name the
+    # rows of an error
+    rows, with_id, distinct = _sql(
+        db,
+        "SELECT count(*), count(customer_id), count(DISTINCT customer_id) FROM tiering_customers",
+    )[0]
+    if rows > with_id:
+        issues, total = src.bad_rows(
+            f"{_id_sql(src, id_col)} IS NULL",
+            id_col,
+            "empty customer id",
+            "客户编号为空",
+            total=rows - with_id,
+        )
         raise InputError(src.spec, issues, total)
-    dups = _sql(
-        db, "SELECT customer_id FROM tiering_customers GROUP BY 1 HAVING count(*) > 1 LIMIT 10"
-    )
-    if dups:
+    if distinct < with_id:
+        dups = _sql(
+            db, "SELECT customer_id FROM tiering_customers GROUP BY 1 HAVING count(*) > 1 LIMIT 10"
+        )
         ids = ", ".join(_lit(d[0]) for d in dups)
         issues, total = src.bad_rows(
             f"{_id_sql(src, id_col)} IN ({ids})", id_col, "duplicate customer id", "客户编号重复"
@@ -576,19 +620,108 @@ def _load_customers(src: Source, mapping: dict[str, str], date_columns: list[str
         )
         if total:
             raise InputError(src.spec, issues, total)
-    if _sql(db, "SELECT count(*) FROM tiering_customers")[0][0] == 0:
+    if rows == 0:
         raise _file_error(src.spec, "has no customers", "没有客户记录")
     return "tiering_customers"
 
 
+@dataclass
+class CellChecks:
+    """The cell checks of one loaded file: for each loaded column (``customer_id``,
+    ``date``, ``amount``, ``cost``), the condition on the file's own rows that makes it
+    empty, the file's header and the message. :func:`read_inputs` runs them at once, or,
+    with ``defer_checks``, leaves them to a caller that counts the empty cells in a pass it
+    makes anyway (:func:`tiering.evaluate` counts them while grouping the transactions)."""
+
+    src: Source
+    checks: list[tuple[str, str, str, str, str]]
+
+    @property
+    def columns(self) -> list[str]:
+        """The loaded columns whose empty cells are errors."""
+        return [c[0] for c in self.checks]
+
+    def error(self, counts: dict[str, int]) -> InputError | None:
+        """The error naming the bad rows, given how many cells of each column are empty;
+        None when there are none."""
+        issues: list[RowIssue] = []
+        total = 0
+        for column, condition, header, en, zh in self.checks:
+            if counts.get(column):
+                found, n = self.src.bad_rows(condition, header, en, zh, total=counts[column])
+                issues += found
+                total += n
+        if not total:
+            return None
+        issues.sort(key=lambda i: i.row or 0)
+        return InputError(self.src.spec, issues, total)
+
+    def run(self, table: str) -> None:
+        """Count the empty cells of the loaded ``table`` in one pass and raise the error."""
+        counts = ", ".join(f"count(*) FILTER ({quote_ident(c)} IS NULL)" for c in self.columns)
+        found = _sql(self.src.db, f"SELECT {counts} FROM {table}")[0]
+        error = self.error(dict(zip(self.columns, found, strict=True)))
+        if error is not None:
+            raise error
+
+
+_NOT_A_DATE = ("not a date (write e.g. 2026-06-30)", "不是日期（应写如 2026-06-30）")
+_NOT_AN_AMOUNT = ("not an amount (write e.g. 1234.50)", "不是金额（应写如 1234.50）")
+
+
+def _ledger_checks(src: Source, cols: dict[str, str], exprs: dict[str, str]) -> CellChecks:
+    """The checks of a transactions or payments file: ``cols`` maps our columns to the
+    file's headers, ``exprs`` to the SQL that converts them."""
+    messages = {
+        "customer_id": ("empty customer id", "客户编号为空"),
+        "date": _NOT_A_DATE,
+        "amount": _NOT_AN_AMOUNT,
+        "cost": _NOT_AN_AMOUNT,
+    }
+    return CellChecks(
+        src,
+        [(ours, f"({exprs[ours]}) IS NULL", cols[ours], *messages[ours]) for ours in cols],
+    )
+
+
+def _finish_ledger(
+    src: Source, table: str, checks: CellChecks, customers: str, check_unknown: bool, defer: bool
+) -> CellChecks | None:
+    """Run (or hand back, when deferred and the table is a view over the file) a loaded
+    ledger's cell checks, then the check of unknown customers."""
+    deferred = defer and src.materialize == "VIEW" and not check_unknown
+    if not deferred:
+        # a loaded copy (CSV, Excel) is counted at once: one pass over memory
+        checks.run(table)
+    if check_unknown:
+        unknown = _sql(
+            src.db,
+            f"SELECT DISTINCT customer_id FROM {table} "
+            f"ANTI JOIN {customers} USING (customer_id) LIMIT {InputError.MAX_SHOWN}",
+        )
+        if unknown:
+            raise unknown_customers_error(
+                src.con, src.spec, [u[0] for u in unknown], checks.checks[0][2], table
+            )
+    src.id_column = checks.checks[0][2]
+    return checks if deferred else None
+
+
 def _load_transactions(
-    src: Source, mapping: dict[str, str], customers: str, check_unknown: bool = True
-) -> str:
+    src: Source,
+    mapping: dict[str, str],
+    customers: str,
+    check_unknown: bool = True,
+    defer: bool = False,
+) -> CellChecks | None:
     cols = {ours: src.require(ours, mapping) for ours in ("customer_id", "date", "amount")}
     cost_col = src.resolve("cost", mapping)
-    id_sql = _id_sql(src, cols["customer_id"])
-    date_expr = date_sql(cols["date"], src.types[cols["date"]])
-    amount_expr = money_sql(cols["amount"], src.types[cols["amount"]])
+    exprs = {
+        "customer_id": _id_sql(src, cols["customer_id"]),
+        "date": date_sql(cols["date"], src.types[cols["date"]]),
+        "amount": money_sql(cols["amount"], src.types[cols["amount"]]),
+    }
+    cost_expr = f"CAST(0 AS {MONEY})"
     if cost_col:
         # an empty cost is 0; numbers are never formatted as text just to test for empty
         numeric = _is_number(src.types[cost_col])
@@ -597,77 +730,16 @@ def _load_transactions(
             f"CASE WHEN {cost_raw} IS NULL THEN CAST(0 AS {MONEY}) "
             f"ELSE {money_sql(cost_col, src.types[cost_col])} END"
         )
-    else:
-        cost_expr = f"CAST(0 AS {MONEY})"
-    db = src.db
+        cols["cost"], exprs["cost"] = cost_col, cost_expr
     _sql(
-        db,
+        src.db,
         f"CREATE OR REPLACE TEMP {src.materialize} tiering_transactions AS SELECT "
-        f"{id_sql} AS customer_id, {date_expr} AS date, "
-        f"{amount_expr} AS amount, {cost_expr} AS cost, {src.row_column} AS _row FROM {src.view}",
+        f"{exprs['customer_id']} AS customer_id, {exprs['date']} AS date, "
+        f"{exprs['amount']} AS amount, {cost_expr} AS cost, {src.row_column} AS _row "
+        f"FROM {src.view}",
     )
-    # one pass for every cell check; unknown customers are checked on the grouped ids
-    bad = _sql(
-        db,
-        "SELECT count(*) FILTER (customer_id IS NULL), count(*) FILTER (date IS NULL), "
-        "count(*) FILTER (amount IS NULL), count(*) FILTER (cost IS NULL) "
-        "FROM tiering_transactions",
-    )[0]
-    checks = [
-        (
-            bad[0],
-            f"{id_sql} IS NULL",
-            cols["customer_id"],
-            "empty customer id",
-            "客户编号为空",
-        ),
-        (
-            bad[1],
-            f"({date_expr}) IS NULL",
-            cols["date"],
-            "not a date (write e.g. 2026-06-30)",
-            "不是日期（应写如 2026-06-30）",
-        ),
-        (
-            bad[2],
-            f"({amount_expr}) IS NULL",
-            cols["amount"],
-            "not an amount (write e.g. 1234.50)",
-            "不是金额（应写如 1234.50）",
-        ),
-    ]
-    if cost_col:
-        checks.append(
-            (
-                bad[3],
-                f"({cost_expr}) IS NULL",
-                cost_col,
-                "not an amount (write e.g. 1234.50)",
-                "不是金额（应写如 1234.50）",
-            )
-        )
-    issues: list[RowIssue] = []
-    total = 0
-    for count, condition, column, en, zh in checks:
-        if count:
-            found, n = src.bad_rows(condition, column, en, zh)
-            issues += found
-            total += n
-    if total:
-        issues.sort(key=lambda i: i.row or 0)
-        raise InputError(src.spec, issues, total)
-    if check_unknown:
-        unknown = _sql(
-            db,
-            "SELECT DISTINCT customer_id FROM tiering_transactions "
-            f"ANTI JOIN {customers} USING (customer_id) LIMIT {InputError.MAX_SHOWN}",
-        )
-        if unknown:
-            raise unknown_customers_error(
-                src.con, src.spec, [u[0] for u in unknown], cols["customer_id"]
-            )
-    src.id_column = cols["customer_id"]
-    return "tiering_transactions"
+    checks = _ledger_checks(src, cols, exprs)
+    return _finish_ledger(src, "tiering_transactions", checks, customers, check_unknown, defer)
 
 
 @dataclass
@@ -692,73 +764,36 @@ def read_payments(
     con = con or connect()
     src = Source(con, payments, "payments")
     with _unreadable(src):
-        name = _load_payments(src, dict(columns), "", check_unknown=False)
-    return PaymentsInput(con, con.table(name).drop("_row"), src.spec, src.id_column)
+        _load_payments(src, dict(columns), "", check_unknown=False)
+    return PaymentsInput(con, con.table("tiering_payments").drop("_row"), src.spec, src.id_column)
 
 
 def _load_payments(
-    src: Source, mapping: dict[str, str], customers: str, check_unknown: bool = True
-) -> str:
+    src: Source,
+    mapping: dict[str, str],
+    customers: str,
+    check_unknown: bool = True,
+    defer: bool = False,
+) -> CellChecks | None:
     """The payments file as ``tiering_payments`` (customer_id, date, amount, _row), every
     bad cell reported with its row; a negative amount is a refund."""
     cols = {
         ours: src.require(ours, mapping, PAYMENT_SYNONYMS)
         for ours in ("customer_id", "date", "amount")
     }
-    id_sql = _id_sql(src, cols["customer_id"])
-    date_expr = date_sql(cols["date"], src.types[cols["date"]])
-    amount_expr = money_sql(cols["amount"], src.types[cols["amount"]])
-    db = src.db
+    exprs = {
+        "customer_id": _id_sql(src, cols["customer_id"]),
+        "date": date_sql(cols["date"], src.types[cols["date"]]),
+        "amount": money_sql(cols["amount"], src.types[cols["amount"]]),
+    }
     _sql(
-        db,
+        src.db,
         f"CREATE OR REPLACE TEMP {src.materialize} tiering_payments AS SELECT "
-        f"{id_sql} AS customer_id, {date_expr} AS date, {amount_expr} AS amount, "
-        f"{src.row_column} AS _row FROM {src.view}",
+        f"{exprs['customer_id']} AS customer_id, {exprs['date']} AS date, "
+        f"{exprs['amount']} AS amount, {src.row_column} AS _row FROM {src.view}",
     )
-    bad = _sql(
-        db,
-        "SELECT count(*) FILTER (customer_id IS NULL), count(*) FILTER (date IS NULL), "
-        "count(*) FILTER (amount IS NULL) FROM tiering_payments",
-    )[0]
-    checks = [
-        (bad[0], f"{id_sql} IS NULL", cols["customer_id"], "empty customer id", "客户编号为空"),
-        (
-            bad[1],
-            f"({date_expr}) IS NULL",
-            cols["date"],
-            "not a date (write e.g. 2026-06-30)",
-            "不是日期（应写如 2026-06-30）",
-        ),
-        (
-            bad[2],
-            f"({amount_expr}) IS NULL",
-            cols["amount"],
-            "not an amount (write e.g. 1234.50)",
-            "不是金额（应写如 1234.50）",
-        ),
-    ]
-    issues: list[RowIssue] = []
-    total = 0
-    for count, condition, column, en, zh in checks:
-        if count:
-            found, n = src.bad_rows(condition, column, en, zh)
-            issues += found
-            total += n
-    if total:
-        issues.sort(key=lambda i: i.row or 0)
-        raise InputError(src.spec, issues, total)
-    if check_unknown:
-        unknown = _sql(
-            db,
-            "SELECT DISTINCT customer_id FROM tiering_payments "
-            f"ANTI JOIN {customers} USING (customer_id) LIMIT {InputError.MAX_SHOWN}",
-        )
-        if unknown:
-            raise unknown_customers_error(
-                src.con, src.spec, [u[0] for u in unknown], cols["customer_id"], "tiering_payments"
-            )
-    src.id_column = cols["customer_id"]
-    return "tiering_payments"
+    checks = _ledger_checks(src, cols, exprs)
+    return _finish_ledger(src, "tiering_payments", checks, customers, check_unknown, defer)
 
 
 def unknown_customers_error(

@@ -282,6 +282,7 @@ def evaluate(
             progress=progress,
             date_columns=date_attrs,
             check_unknown=False,  # checked below, on the ids grouped anyway
+            defer_checks=True,  # a file read in place: empty cells counted while grouping
         )
         con = inputs.con
         cust, tx = inputs.customers, inputs.transactions
@@ -334,9 +335,25 @@ def evaluate(
     # sorts then move a few columns, not the whole customer record
     used = [r.split(".", 1)[1] for r in rules.metric_refs() if r.startswith("attribute.")]
     narrow = cust.select("customer_id", *dict.fromkeys(used))
+    tx_checks = inputs.transaction_checks if inputs is not None else None
     per_customer = aggregate_transactions(
-        tx, as_of=as_of, lookback=rules.lookback, needed=needed
+        tx,
+        as_of=as_of,
+        lookback=rules.lookback,
+        needed=needed,
+        null_counts=tx_checks.columns if tx_checks else (),
     ).cache()
+    per_customer = _checked(per_customer, tx_checks)
+    per_payer = None
+    if pay is not None:
+        pay_checks = inputs.payment_checks if inputs is not None else None
+        per_payer = aggregate_payments(
+            pay,
+            as_of=as_of,
+            lookback=rules.lookback,
+            null_counts=pay_checks.columns if pay_checks else (),
+        ).cache()
+        per_payer = _checked(per_payer, pay_checks)
     unknown = _unknown_ids(per_customer, cust)
     if unknown and unknown_customers == "error":
         if inputs is not None:
@@ -354,9 +371,7 @@ def evaluate(
                 for i in unknown
             ],
         )
-    per_payer = None
-    if pay is not None:
-        per_payer = aggregate_payments(pay, as_of=as_of, lookback=rules.lookback).cache()
+    if per_payer is not None:
         unknown = _unknown_ids(per_payer, cust)
         if unknown and unknown_customers == "error":
             if inputs is not None and inputs.payments is not None:
@@ -404,6 +419,23 @@ def evaluate(
 
     graded = _finish(graded, lang, cust if attributes else None, used, languages)
     return Evaluation(graded, rules, as_of, lang, expired, has_previous, languages)
+
+
+def _checked(grouped: ir.Table, checks: data_mod.CellChecks | None) -> ir.Table:
+    """``grouped`` without its empty-cell counts, once they are found to be all zero: the
+    input checks that :func:`tiering.data.read_inputs` left to this pass (``defer_checks``);
+    otherwise the :class:`InputError` naming the bad rows, as the reading would have."""
+    if checks is None:
+        return grouped
+    names = [f"_null_{c}" for c in checks.columns]
+    with data_mod.reading(checks.src):
+        sums = grouped.aggregate(**{n: grouped[n].sum() for n in names}).to_pyarrow()
+    pairs = zip(checks.columns, names, strict=True)
+    counts = {c: int(sums.column(n)[0].as_py() or 0) for c, n in pairs}
+    error = checks.error(counts)
+    if error is not None:
+        raise error
+    return grouped.drop(*names)
 
 
 def _unknown_ids(grouped: ir.Table, customers: ir.Table) -> list[str]:

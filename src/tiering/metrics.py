@@ -77,12 +77,16 @@ def aggregate_transactions(
     as_of: dt.date,
     lookback: Period | None = None,
     needed: set[str] | frozenset[str] = frozenset(),
+    null_counts: tuple[str, ...] | list[str] = (),
 ) -> ir.Table:
     """One row per ``customer_id`` found in ``transactions`` (whether or not it is a known
     customer) with the sums behind the metrics; transactions after ``as_of`` count nowhere.
 
     Every transaction is grouped, none filtered out first, so that the same pass also tells
-    which ids are unknown (see :func:`tiering.evaluation.evaluate`).
+    which ids are unknown (see :func:`tiering.evaluation.evaluate`), and, for each column
+    of ``null_counts``, how many of the customer's rows leave it empty (``_null_<column>``;
+    rows with no customer id form the group whose id is empty): the input checks of a file
+    read in place, without a pass of their own.
     """
     start, prev_start = window_bounds(as_of, lookback)
     t = transactions
@@ -114,7 +118,12 @@ def aggregate_transactions(
     if "active_months" in needed:
         month = t.date.year() * 12 + t.date.month()
         aggs["active_months"] = month.nunique(where=in_window)
+    aggs.update(_null_counts(t, null_counts))
     return t.group_by("customer_id").aggregate(**aggs)
+
+
+def _null_counts(table: ir.Table, columns) -> dict[str, ir.IntegerScalar]:
+    return {f"_null_{c}": table.count(where=table[c].isnull()) for c in columns}
 
 
 def _window_filters(date: ir.DateValue, as_of: dt.date, lookback: Period | None):
@@ -129,10 +138,12 @@ def aggregate_payments(
     *,
     as_of: dt.date,
     lookback: Period | None = None,
+    null_counts: tuple[str, ...] | list[str] = (),
 ) -> ir.Table:
     """One row per ``customer_id`` found in ``payments`` with ``_paid_window`` (received in
     the window) and ``_paid_total`` (received up to ``as_of``); payments dated after
-    ``as_of`` count nowhere. Every row is grouped, so the same pass tells the unknown ids.
+    ``as_of`` count nowhere. Every row is grouped, so the same pass tells the unknown ids
+    (and counts the empty cells of ``null_counts``, as :func:`aggregate_transactions`).
     """
     p = payments
     if not p.amount.type().is_decimal():
@@ -141,6 +152,7 @@ def aggregate_payments(
     return p.group_by("customer_id").aggregate(
         _paid_window=p.amount.sum(where=in_window),
         _paid_total=p.amount.sum(where=upto),
+        **_null_counts(p, null_counts),
     )
 
 

@@ -497,3 +497,107 @@ def test_input_error_is_a_tiering_error(tmp_path: Path) -> None:
     """Given any invalid input, when read, then the error can be caught as TieringError."""
     with pytest.raises(tiering.TieringError):
         tiering.read_inputs(tmp_path / "a.csv", tmp_path / "b.csv")
+
+
+# --------------------------------------------------------------------- checks while grouping
+
+RULES = {
+    "name": "t",
+    "as_of": "2026-06-30",
+    "thresholds": {"metric": "revenue"},
+    "tiers": [{"name": "A", "min": 10}, {"name": "B"}],
+}
+
+
+def _ledger_parquet(path: Path, rows: dict[str, list]) -> Path:
+    pq.write_table(pa.table(rows), path)
+    return path
+
+
+def _errors(error: tiering.InputError) -> tuple:
+    return error.file, error.total, [(i.row, i.column, i.value, i.en) for i in error.issues]
+
+
+def test_parquet_checks_in_evaluate_match_the_reading(tmp_path: Path) -> None:
+    """Given Parquet transactions with an empty id, a bad date, a bad amount and a bad cost
+    (one dated after as_of, so that no metric reads it), when evaluated, then the error is
+    the one read_inputs gives: every bad row, in row order, with the file's headers."""
+    cust = customers_csv(tmp_path)
+    tx = _ledger_parquet(
+        tmp_path / "t.parquet",
+        {
+            "客户编号": ["A1", None, "A2", "A1", "A2", "A1"],
+            "日期": ["2026-06-01", "2026-06-02", "昨天", "2026-06-04", "2026-06-05", "2027-01-01"],
+            "金额": ["10", "1", "2", "zwei", "3", "4"],
+            "成本": ["1", "1", "1", "1", "1", "abc"],
+        },
+    )
+    read = read_error(cust, tx)
+    with pytest.raises(tiering.InputError) as info:
+        tiering.evaluate(RULES, cust, tx)
+    assert _errors(info.value) == _errors(read)
+    assert [(i.row, i.column) for i in info.value.issues] == [
+        (3, "客户编号"),
+        (4, "日期"),
+        (5, "金额"),
+        (7, "成本"),
+    ]
+
+
+def test_parquet_transactions_are_checked_before_payments(tmp_path: Path) -> None:
+    """Given bad cells in both Parquet transactions and Parquet payments, when evaluated
+    with a payment metric, then the transactions file is named first (as when read); with
+    good transactions, the payments' bad row is named."""
+    cust = customers_csv(tmp_path)
+    good_tx = {"customer_id": ["A1"], "date": ["2026-06-01"], "amount": ["10"]}
+    bad_tx = {"customer_id": ["A1"], "date": ["2026-06-01"], "amount": ["x"]}
+    pay = _ledger_parquet(
+        tmp_path / "p.parquet",
+        {"customer_id": ["A1", "A2"], "回款日期": ["2026-06-01", "6月"], "回款金额": ["5", "5"]},
+    )
+    rules = dict(RULES, thresholds={"metric": "payments"})
+    bad = _ledger_parquet(tmp_path / "bad.parquet", bad_tx)
+    with pytest.raises(tiering.InputError) as info:
+        tiering.evaluate(rules, cust, bad, payments=pay)
+    assert info.value.file == str(bad)
+    good = _ledger_parquet(tmp_path / "good.parquet", good_tx)
+    with pytest.raises(tiering.InputError) as info:
+        tiering.evaluate(rules, cust, good, payments=pay)
+    assert _errors(info.value) == _errors(read_error(cust, good, payments=pay))
+    assert [(i.row, i.column, i.value) for i in info.value.issues] == [(3, "回款日期", "6月")]
+
+
+def test_parquet_unknown_customer_after_good_cells(tmp_path: Path) -> None:
+    """Given Parquet transactions whose cells are all good but one customer id is not in
+    the customers file, when evaluated, then the unknown id is named with its row."""
+    cust = customers_csv(tmp_path)
+    tx = _ledger_parquet(
+        tmp_path / "t.parquet",
+        {"customer_id": ["A1", "ZZ"], "date": ["2026-06-01", "2026-06-02"], "amount": ["1", "2"]},
+    )
+    with pytest.raises(tiering.InputError) as info:
+        tiering.evaluate(RULES, cust, tx)
+    assert [(i.row, i.column, i.value) for i in info.value.issues] == [(3, "customer_id", "ZZ")]
+
+
+@pytest.mark.parametrize(
+    "text", ["1234.50", "-12", "+7.1", "¥1,234.5", "1 234", "1,234", "12元", ".5", "5.", "1e3"]
+)
+def test_plain_amounts_read_as_the_full_rule_reads_them(tmp_path: Path, text: str) -> None:
+    """Given an amount as text, when read, then the plain-number shortcut gives what the
+    full rule (separators, ¥ and 元 where they belong) gives: the same value or the same
+    error."""
+    import duckdb
+
+    from tiering import data
+
+    db = duckdb.connect()
+    db.execute("CREATE TABLE t AS SELECT ? AS a", [text])
+    got = db.execute(f"SELECT {data.money_sql('a', 'VARCHAR')} FROM t").fetchone()[0]
+    text_sql = data._text("a")
+    raw = f"regexp_replace({text_sql}, '\\s', '', 'g')"
+    shape = "^[-+]?[¥￥]?[-+]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\\.[0-9]+)?元?$"
+    cleaned = f"regexp_replace({raw}, '[,¥￥元]', '', 'g')"
+    cast = f"TRY_CAST({cleaned} AS {data.MONEY})"
+    full = f"CASE WHEN regexp_full_match({raw}, '{shape}') THEN {cast} END"
+    assert got == db.execute(f"SELECT {full} FROM t").fetchone()[0]
