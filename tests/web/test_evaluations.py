@@ -191,3 +191,49 @@ def test_run_evaluation_refuses_to_run_inside_a_transaction(manager, customers, 
 
     with pytest.raises(RuntimeError, match="outside"), transaction.atomic():
         run_evaluation(manager, version, AS_OF)
+
+
+def test_results_hold_the_reason_in_both_languages_from_one_run(manager, customers, version):
+    """Given a run in Chinese, then each result's reason and missing phrase are Chinese,
+    ``details["reasons"]`` holds the same reason in Chinese and English, and the engine's
+    per-language columns are not stored again in ``details``."""
+    draft = run_evaluation(manager, version, AS_OF, lang="zh-hans")
+    c4 = draft.results.get(customer__code="C4")
+    assert c4.customer_id == customers["C4"].pk
+    assert "营收" in c4.reason and c4.details["missing"].startswith("升至 B")
+    assert c4.details["reasons"]["zh"] == c4.reason
+    assert "revenue" in c4.details["reasons"]["en"]
+    assert not {"reason_zh", "reason_en", "missing_zh", "missing_en"} & set(c4.details)
+
+
+def test_grace_counts_carry_over_from_the_stored_results(manager, customers):
+    """Given a rule set keeping a lower tier away for two evaluations and published tiers,
+    when the customers stop buying and three evaluations are published in turn, then C1
+    keeps A twice (grace 1 of 2, then 2 of 2, read back from the results that assigned
+    it) with the note in both languages, and drops to C the third time."""
+    from tiering_web.rulesets.services import (
+        do_approve_ruleset_version,
+        do_create_ruleset,
+        do_save_ruleset_version,
+    )
+
+    from .conftest import THRESHOLDS
+
+    ruleset = do_create_ruleset(manager, "宽限", "test")
+    rules = {**THRESHOLDS, "name": "宽限", "downgrade": {"grace": 2}}
+    version = do_approve_ruleset_version(
+        manager, do_save_ruleset_version(manager, ruleset, rules, "grace"), "ok"
+    )
+    publish_evaluation(manager, run_evaluation(manager, version, AS_OF))
+    seen = []
+    for as_of in (dt.date(2027, 9, 30), dt.date(2027, 12, 31), dt.date(2028, 3, 31)):
+        draft = run_evaluation(manager, version, as_of, lang="en")
+        c1 = draft.results.get(customer__code="C1")
+        seen.append((c1.tier, c1.details["grace_count"], c1.change))
+        if len(seen) == 1:
+            assert "during grace 1 of 2" in c1.reason
+            assert "降级宽限第 1/2 次" in c1.details["reasons"]["zh"]
+        publish_evaluation(manager, draft)
+    assert seen == [("A", 1, "same"), ("A", 2, "same"), ("C", 0, "down")]
+    entry = AuditEntry.objects.filter(action="evaluation.publish").latest("id")
+    assert entry.details["changes"] == {"down": 4, "same": 2}  # A, A, B, B down; C, C same

@@ -4,13 +4,20 @@
 PostgreSQL, from ``connections[alias].settings_dict``) and maps the app's tables to the
 tables :func:`tiering.evaluate` reads, so the grading runs inside the database:
 
-- customers: ``customers_customer`` -> ``customer_id`` (the customer *code*) and the
-  classification attributes in :data:`~tiering_web.customers.models.ATTRIBUTES`;
-- transactions: ``customers_transaction`` joined to its customer -> ``customer_id`` (the
-  code), ``date``, ``amount`` and ``cost`` as ``decimal(18, 2)``, both negated for returns;
-- payments: ``customers_payment`` joined to its customer -> ``customer_id`` (the code),
-  ``date`` and ``amount`` as ``decimal(18, 2)`` (read by the engine only when a rule uses
-  a payment metric).
+- customers: ``customers_customer`` -> ``customer_id`` and the classification attributes
+  in :data:`~tiering_web.customers.models.ATTRIBUTES`;
+- transactions: ``customers_transaction`` -> ``customer_id``, ``date``, ``amount`` and
+  ``cost`` as ``decimal(18, 2)``, both negated for returns;
+- payments: ``customers_payment`` -> ``customer_id``, ``date`` and ``amount`` as
+  ``decimal(18, 2)`` (read by the engine only when a rule uses a payment metric);
+- previous tiers (:func:`previous_table`): the open tier assignments of a rule set with
+  the grace count of the result that assigned them.
+
+``customer_id`` is the customer's *code* by default (``key="code"``: what people read, e.g.
+in a what-if comparison) or its primary key as text (``key="id"``: evaluations, whose
+results are stored by primary key with no code -> id mapping and whose transactions then
+need no join to the customers). The engine breaks ties by ``customer_id`` (a Pareto rank
+among equal values), so the two keys can order such ties differently.
 
 On PostgreSQL the engine's whole query runs in the database. On SQLite (development, the
 demo, tests) the tables are read out as Arrow and graded in the engine's in-process
@@ -34,6 +41,7 @@ import pyarrow as pa
 from django.db import connections
 
 from tiering_web.customers.models import ATTRIBUTES, Customer, Payment, Transaction
+from tiering_web.evaluations.models import EvaluationResult, TierAssignment
 
 MONEY = "decimal(18, 2)"
 
@@ -47,6 +55,7 @@ class EngineInputs:
     customers: ir.Table | pa.Table
     transactions: ir.Table | pa.Table
     payments: ir.Table | pa.Table | None = None
+    previous: ir.Table | pa.Table | None = None
 
 
 def connect(alias: str = "default") -> ibis.BaseBackend:
@@ -70,10 +79,19 @@ def connect(alias: str = "default") -> ibis.BaseBackend:
     raise NotImplementedError(f"evaluations do not support the {connection.vendor} database")
 
 
-def customers_table(con: ibis.BaseBackend) -> ir.Table:
-    """Customers as the engine reads them: ``customer_id`` (the code) + attributes."""
+def _key(table: ir.Table, key: str) -> ir.StringValue:
+    if key == "code":
+        return table.code
+    if key == "id":
+        return table.id.cast("string")
+    raise ValueError("key is 'code' or 'id'")
+
+
+def customers_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
+    """Customers as the engine reads them: ``customer_id`` (the code, or the primary key
+    as text with ``key="id"``) + attributes."""
     c = con.table(Customer._meta.db_table)
-    columns = {"customer_id": c.code}
+    columns = {"customer_id": _key(c, key)}
     for name in ATTRIBUTES:
         column = c[Customer._meta.get_field(name).column]
         if name == "price_coefficient":
@@ -82,47 +100,89 @@ def customers_table(con: ibis.BaseBackend) -> ir.Table:
     return c.select(**columns)
 
 
-def transactions_table(con: ibis.BaseBackend) -> ir.Table:
+def _by_customer(con: ibis.BaseBackend, table: ir.Table, key: str) -> ir.Table:
+    """``table`` with ``_key``: its customer's code (a join) or its ``customer_id`` as text."""
+    if key == "id":
+        return table.mutate(_key=table.customer_id.cast("string"))
+    c = con.table(Customer._meta.db_table)
+    c = c.select(_cid=c.id, _key=_key(c, key))
+    return table.join(c, table.customer_id == c._cid)
+
+
+def transactions_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
     """Transactions as the engine reads them: returns count negatively."""
-    t = con.table(Transaction._meta.db_table)
-    c = con.table(Customer._meta.db_table).select(_cid="id", _code="code")
-    joined = t.join(c, t.customer_id == c._cid)
+    joined = _by_customer(con, con.table(Transaction._meta.db_table), key)
     sign = ibis.ifelse(joined.kind == Transaction.Kind.RETURN.value, -1, 1)
     return joined.select(
-        customer_id=joined._code,
+        customer_id=joined._key,
         date=joined.date.cast("date"),
         amount=(joined.amount * sign).cast(MONEY),
         cost=(joined.cost * sign).cast(MONEY),
     )
 
 
-def payments_table(con: ibis.BaseBackend) -> ir.Table:
-    """Payments received as the engine reads them: ``customer_id`` (the code), ``date``,
-    ``amount``."""
-    p = con.table(Payment._meta.db_table)
-    c = con.table(Customer._meta.db_table).select(_cid="id", _code="code")
-    joined = p.join(c, p.customer_id == c._cid)
+def payments_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
+    """Payments received as the engine reads them: ``customer_id``, ``date``, ``amount``."""
+    joined = _by_customer(con, con.table(Payment._meta.db_table), key)
     return joined.select(
-        customer_id=joined._code,
+        customer_id=joined._key,
         date=joined.date.cast("date"),
         amount=joined.amount.cast(MONEY),
     )
 
 
+def previous_table(con: ibis.BaseBackend, ruleset_id: int, key: str = "id") -> ir.Table:
+    """The rule set's open tiers in the engine's ``previous`` form: ``customer_id`` (the
+    primary key as text, or the code), ``tier`` and ``grace_count``, the count stored in
+    ``details`` by the result that assigned the tier (0 when absent). One query."""
+    grace = {
+        "sqlite": "CAST(json_extract(r.details, '$.grace_count') AS INTEGER)",
+        "postgres": "CAST(CAST(r.details ->> 'grace_count' AS numeric) AS bigint)",
+    }[con.name]
+    customer = "CAST(a.customer_id AS TEXT)" if key == "id" else "c.code"
+    join = "" if key == "id" else f"JOIN {Customer._meta.db_table} c ON c.id = a.customer_id"
+    return con.sql(
+        f"""SELECT {customer} AS customer_id, a.tier AS tier,
+                   CAST(COALESCE({grace}, 0) AS BIGINT) AS grace_count
+            FROM {TierAssignment._meta.db_table} a
+            {join}
+            LEFT JOIN {EvaluationResult._meta.db_table} r
+              ON r.evaluation_id = a.evaluation_id AND r.customer_id = a.customer_id
+            WHERE a.ruleset_id = {int(ruleset_id)} AND a.valid_to IS NULL""",
+        schema={"customer_id": "string", "tier": "string", "grace_count": "int64"},
+    )
+
+
 @contextlib.contextmanager
-def engine_inputs(alias: str = "default", *, want_payments: bool = True) -> Iterator[EngineInputs]:
+def engine_inputs(
+    alias: str = "default",
+    *,
+    want_payments: bool = True,
+    key: str = "code",
+    previous_of: int | None = None,
+) -> Iterator[EngineInputs]:
     """The engine's customers, transactions and payments over the app's database; the
     connection closes on exit, so compute the results inside the ``with`` block. On SQLite
     the payments are read out (as Arrow) only with ``want_payments``: pass whether the
-    rules use a payment metric."""
+    rules use a payment metric. ``key`` is what ``customer_id`` holds (``"code"`` or
+    ``"id"``); ``previous_of`` (a rule set's id) adds its open tiers as ``previous`` (None
+    when it has none)."""
     con = connect(alias)
     try:
-        customers, transactions = customers_table(con), transactions_table(con)
-        payments = payments_table(con)
+        customers, transactions = customers_table(con, key), transactions_table(con, key)
+        payments = payments_table(con, key)
+        previous = None
+        if previous_of is not None:
+            previous = previous_table(con, previous_of, key)
         if con.name == "sqlite":
             customers, transactions = customers.to_pyarrow(), transactions.to_pyarrow()
             payments = payments.to_pyarrow() if want_payments else None
-        yield EngineInputs(con, customers, transactions, payments)
+            previous = previous.to_pyarrow() if previous is not None else None
+            if previous is not None and not previous.num_rows:
+                previous = None
+        elif previous is not None and not previous.limit(1).count().execute():
+            previous = None
+        yield EngineInputs(con, customers, transactions, payments, previous)
     finally:
         # drop the engine's cached (temporary) tables now: their finalizers would
         # otherwise run after the connection is closed

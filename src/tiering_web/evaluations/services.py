@@ -4,10 +4,7 @@ overrides. Every write records who did it and why (see :mod:`tiering_web.audit`)
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections import Counter
-from decimal import Decimal
-from typing import Any
+from dataclasses import dataclass
 
 import pyarrow as pa
 from django.core.exceptions import ValidationError
@@ -17,161 +14,88 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 import tiering
-from tiering.reports.labels import lang_key
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
+from tiering_web.evaluations import storage
 from tiering_web.evaluations.adapters import engine_inputs
-from tiering_web.evaluations.models import Evaluation, EvaluationResult, Override, TierAssignment
+from tiering_web.evaluations.models import Evaluation, Override, TierAssignment
 from tiering_web.evaluations.signals import evaluation_published
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
-#: Engine output columns stored in their own fields; every other column goes to
-#: ``EvaluationResult.details``.
-_FIELDS = (
-    "tier",
-    "score",
-    "reason",
-    "next_tier",
-    "gap",
-    "gap_unit",
-    "flags",
-    "previous_tier",
-    "change",
-)
-_BATCH = 2000
 
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A float or Decimal from the engine as a Decimal with 4 places (None stays None)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    if isinstance(value, float):
-        value = Decimal(repr(value))
-    return Decimal(value).quantize(Decimal("0.0001"))
-
-
-def _previous(ruleset: RuleSet) -> pa.Table | None:
-    """The current tiers (open assignments) in the engine's ``previous`` form, with the
-    grace count carried by the evaluation that assigned them."""
-    rows = list(
-        TierAssignment.objects.filter(ruleset=ruleset, valid_to__isnull=True).values_list(
-            "customer_id", "customer__code", "tier", "evaluation_id"
-        )
+def _overrides(ruleset: RuleSet) -> tuple[list[tiering.Override], dict[str, str]]:
+    """The rule set's overrides for the engine (keyed by the customer's primary key, as
+    the engine's inputs are) and each overridden customer's code by that key."""
+    rows = Override.objects.filter(ruleset=ruleset).values_list(
+        "customer_id", "customer__code", "tier", "reason", "expires"
     )
-    if not rows:
-        return None
-    grace: dict[tuple[int, int], int] = {}
-    for evaluation_id in {r[3] for r in rows}:
-        results = EvaluationResult.objects.filter(evaluation_id=evaluation_id).values_list(
-            "customer_id", "details"
+    overrides, codes = [], {}
+    for pk, code, tier, reason, expires in rows:
+        overrides.append(
+            tiering.Override(customer_id=str(pk), tier=tier, reason=reason, expires=expires)
         )
-        for customer_id, details in results:
-            grace[(evaluation_id, customer_id)] = int((details or {}).get("grace_count") or 0)
-    return pa.table(
-        {
-            "customer_id": pa.array([r[1] for r in rows], pa.string()),
-            "tier": pa.array([r[2] for r in rows], pa.string()),
-            "grace_count": pa.array([grace.get((r[3], r[0]), 0) for r in rows], pa.int64()),
-        }
-    )
+        codes[str(pk)] = code
+    return overrides, codes
 
 
-def _overrides(ruleset: RuleSet) -> list[tiering.Override]:
-    return [
-        tiering.Override(customer_id=code, tier=tier, reason=reason, expires=expires)
-        for code, tier, reason, expires in Override.objects.filter(ruleset=ruleset).values_list(
-            "customer__code", "tier", "reason", "expires"
-        )
-    ]
+@dataclass
+class _Computed:
+    """The engine's results of one evaluation, before they are stored."""
+
+    table: pa.Table  # one row per customer, ``customer_id`` the primary key as text
+    lang: str
+    expired_overrides: list[str]  # customer codes
 
 
-def _result(evaluation: Evaluation, customer_id: int, row: dict[str, Any]) -> EvaluationResult:
-    details = {k: _json_value(v) for k, v in row.items() if k not in _FIELDS and k != "customer_id"}
-    return EvaluationResult(
-        evaluation=evaluation,
-        customer_id=customer_id,
-        tier=row["tier"],
-        score=_decimal(row.get("score")),
-        reason=row.get("reason") or "",
-        next_tier=row.get("next_tier") or "",
-        gap=_decimal(row.get("gap")),
-        gap_unit=row.get("gap_unit") or "",
-        flags=row.get("flags") or "",
-        previous_tier=row.get("previous_tier") or "",
-        change=row.get("change") or "",
-        details=details,
-    )
-
-
-def _compute(version: RuleSetVersion, as_of: dt.date, lang: str):
-    """The engine's results for every customer (rows as dicts) and its evaluation object.
+def _compute(version: RuleSetVersion, as_of: dt.date, lang: str) -> _Computed:
+    """The engine's results for every customer, as one Arrow table.
 
     The engine computes inside the app's database (through :mod:`.adapters`), starting from
     the current tiers (for change and downgrade protection) and applying the rule set's
-    overrides, and the payments received when a rule uses a payment metric. It reads
-    through its own connection, which sees committed rows only, so
-    this must not run inside a transaction."""
+    overrides, and the payments received when a rule uses a payment metric; customers are
+    keyed by primary key, so the results are stored without mapping codes back to ids. One
+    pass words every explanation in Chinese and English, so each viewer reads it in
+    theirs. The engine reads through its own connection, which sees committed rows only,
+    so this must not run inside a transaction."""
     if connections["default"].in_atomic_block:
         raise RuntimeError(
             "run_evaluation reads through a second connection: call it outside transaction.atomic()"
         )
     ruleset = version.ruleset
     rules = version.rules()
-    previous, overrides = _previous(ruleset), _overrides(ruleset)
+    overrides, codes = _overrides(ruleset)
     paying = bool(tiering.rules.PAYMENT_METRICS.intersection(rules.metric_refs()))
-    with engine_inputs(want_payments=paying) as inputs:
-
-        def evaluate(language: str):
-            return tiering.evaluate(
-                rules,
-                inputs.customers,
-                inputs.transactions,
-                payments=inputs.payments,
-                as_of=as_of,
-                previous=previous,
-                overrides=overrides,
-                lang=language,
-                attributes=False,
-            )
-
-        computed = evaluate(lang)
-        rows = computed.to_pyarrow().to_pylist()
-        # the explanation in the other language too, so that each viewer reads it in
-        # theirs (the same grading, worded twice)
-        other = "en" if lang_key(lang) == "zh" else "zh"
-        worded = evaluate(other).to_pyarrow().select(["customer_id", "reason"]).to_pylist()
-    other_reason = {r["customer_id"]: r["reason"] for r in worded}
-    for row in rows:
-        row["reasons"] = {
-            lang_key(lang): row.get("reason"),
-            other: other_reason.get(row["customer_id"]),
-        }
-    return rows, computed
+    with engine_inputs(want_payments=paying, key="id", previous_of=ruleset.pk) as inputs:
+        computed = tiering.evaluate(
+            rules,
+            inputs.customers,
+            inputs.transactions,
+            payments=inputs.payments,
+            as_of=as_of,
+            previous=inputs.previous,
+            overrides=overrides,
+            lang=lang,
+            languages=("zh", "en"),
+            attributes=False,
+        )
+        table = computed.to_pyarrow()
+    expired = [codes[o.customer_id] for o in computed.expired_overrides]
+    return _Computed(table, lang, expired)
 
 
-def _store(actor, evaluation: Evaluation, rows: list[dict[str, Any]], computed) -> None:
+def _store(actor, evaluation: Evaluation, computed: _Computed) -> None:
     """Save the results of ``evaluation`` and its audit entry (inside a transaction)."""
-    ids = dict(Customer.objects.values_list("code", "id"))
-    EvaluationResult.objects.bulk_create(
-        (_result(evaluation, ids[row["customer_id"]], row) for row in rows),
-        batch_size=_BATCH,
-    )
-    tiers = Counter(row["tier"] for row in rows)
+    rows = storage.result_rows(computed.table, computed.lang, evaluation.pk)
+    storage.insert_results(rows)
     record(
         actor,
         "evaluation.run",
         evaluation,
         "",
         as_of=evaluation.as_of,
-        customers=len(rows),
-        tiers=dict(tiers),
-        expired_overrides=[o.customer_id for o in computed.expired_overrides],
+        customers=rows.num_rows,
+        tiers=storage.tier_counts(rows),
+        expired_overrides=computed.expired_overrides,
     )
 
 
@@ -185,12 +109,12 @@ def run_evaluation(
     :func:`queue_evaluation`, which runs the same computation in the background worker.
     Must not be called inside a transaction (see :func:`_compute`).
     """
-    rows, computed = _compute(version, as_of, lang or get_language() or "en")
+    computed = _compute(version, as_of, lang or get_language() or "en")
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
             ruleset_version=version, as_of=as_of, created_by=actor
         )
-        _store(actor, evaluation, rows, computed)
+        _store(actor, evaluation, computed)
     return evaluation
 
 
@@ -269,9 +193,9 @@ def execute_evaluation(evaluation_id: int, lang: str = "en") -> Evaluation | Non
         "ruleset_version__ruleset", "created_by", "schedule__created_by"
     ).get(pk=evaluation_id)
     try:
-        rows, computed = _compute(evaluation.ruleset_version, evaluation.as_of, lang)
+        computed = _compute(evaluation.ruleset_version, evaluation.as_of, lang)
         with transaction.atomic():
-            _store(evaluation.created_by, evaluation, rows, computed)
+            _store(evaluation.created_by, evaluation, computed)
             evaluation.status = Evaluation.Status.DRAFT
             evaluation.finished_at = timezone.now()
             evaluation.save(update_fields=["status", "finished_at"])
@@ -339,6 +263,8 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
     In one transaction: close every open tier assignment of the rule set at ``as_of``, open
     one per result, mark the evaluation published by ``actor`` and write the audit entry.
     Any failure rolls all of it back, leaving the previous tiers and the draft as they were.
+    The tiers move in the database (an UPDATE, an INSERT ... SELECT from the results and a
+    GROUP BY for the audit's counts): a million customers never pass through Python.
     """
     with transaction.atomic():
         evaluation = _locked_draft(evaluation)
@@ -353,21 +279,8 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
                 }
             )
         closed = current.update(valid_to=evaluation.as_of)
-        results = evaluation.results.values_list("customer_id", "tier", "change")
-        changes: Counter[str] = Counter()
-        assignments = []
-        for customer_id, tier, change in results.iterator(chunk_size=_BATCH):
-            changes[change or "new"] += 1
-            assignments.append(
-                TierAssignment(
-                    customer_id=customer_id,
-                    ruleset=ruleset,
-                    tier=tier,
-                    valid_from=evaluation.as_of,
-                    evaluation=evaluation,
-                )
-            )
-        TierAssignment.objects.bulk_create(assignments, batch_size=_BATCH)
+        opened = storage.open_tiers(evaluation)
+        changes = storage.change_counts(evaluation)
         evaluation.status = Evaluation.Status.PUBLISHED
         evaluation.published_by = actor
         evaluation.published_at = timezone.now()
@@ -378,8 +291,8 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
             evaluation,
             reason,
             closed=closed,
-            opened=len(assignments),
-            changes=dict(changes),
+            opened=opened,
+            changes=changes,
         )
         transaction.on_commit(
             lambda: evaluation_published.send_robust(

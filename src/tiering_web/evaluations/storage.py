@@ -1,0 +1,168 @@
+"""Evaluation results in and out of the database in whole columns, never row by row.
+
+An evaluation stores one :class:`~.models.EvaluationResult` per customer, a million at
+real scale, and publishing turns them into as many :class:`~.models.TierAssignment` rows.
+Going through Python objects (a dict per row, a model instance per row, the ORM's bulk
+insert) cost more than the grading itself, so:
+
+- :func:`result_rows` turns the engine's Arrow table into the stored columns in one DuckDB
+  query: the own fields (``tier``, ``score``...) with the same values as before (decimals
+  at 4 places, empty text for nulls) and ``details``, every other column as one JSON
+  object per row, built column-wise: non-finite floats as null, decimals as strings
+  (as :class:`~django.core.serializers.json.DjangoJSONEncoder` writes them), dates as ISO
+  text, and ``reasons`` with the explanation in Chinese and English;
+- :func:`insert_results` writes them with ``COPY`` on PostgreSQL (psycopg's
+  ``cursor.copy``) and one prepared ``executemany`` on SQLite, on Django's connection, so
+  inside the caller's transaction;
+- :func:`open_tiers` and :func:`change_counts` publish with ``INSERT ... SELECT`` and
+  ``GROUP BY`` in the database.
+"""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.db import connection
+
+from tiering.reports.labels import lang_key
+from tiering_web.evaluations.models import EvaluationResult, TierAssignment
+
+#: Engine output columns stored in their own fields; every other column goes to
+#: ``EvaluationResult.details``.
+FIELDS = (
+    "tier",
+    "score",
+    "reason",
+    "next_tier",
+    "gap",
+    "gap_unit",
+    "flags",
+    "previous_tier",
+    "change",
+)
+#: Decimal fields: (precision, scale) of the model's DecimalField.
+_DECIMALS = {"score": (12, 4), "gap": (24, 4)}
+#: The explanations in each language (``evaluate(languages=...)``): ``details["reasons"]``
+#: holds the reasons; the missing phrase is stored in the run's language only, as before.
+WORDED = ("reason_zh", "reason_en", "missing_zh", "missing_en")
+_CSV_ROWS = 100_000
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_value(name: str, dtype: pa.DataType) -> str:
+    column = _quoted(name)
+    if pa.types.is_floating(dtype):
+        return f"CASE WHEN isfinite({column}) THEN {column} END"
+    if pa.types.is_decimal(dtype):
+        return f"CAST({column} AS VARCHAR)"
+    return column
+
+
+def result_rows(table: pa.Table, lang: str, evaluation_id: int) -> pa.Table:
+    """The engine's results (``customer_id`` the customer's primary key as text, plus
+    ``reason_zh``/``reason_en``) as the columns of ``evaluations_evaluationresult``."""
+    names = set(table.column_names)
+    fields = []
+    for name in FIELDS:
+        if name in _DECIMALS:
+            digits, places = _DECIMALS[name]
+            value = "NULL"
+            if name in names:
+                value = _json_value(name, table.schema.field(name).type)
+                value = name if value.startswith("CAST") else value  # a decimal already
+            value = f"CAST({value} AS DECIMAL({digits}, {places}))"
+        elif name == "tier":
+            value = "CAST(tier AS VARCHAR)"
+        else:
+            value = f"COALESCE(CAST({name} AS VARCHAR), '')" if name in names else "''"
+        fields.append(f"{value} AS {name}")
+    details = [
+        f"{_quoted(name)} := {_json_value(name, table.schema.field(name).type)}"
+        for name in table.column_names
+        if name not in FIELDS and name not in WORDED and name != "customer_id"
+    ]
+    first = lang_key(lang)
+    languages = (first, "en" if first == "zh" else "zh")
+    reasons = ", ".join(
+        f"{key} := {f'reason_{key}' if f'reason_{key}' in names else 'CAST(NULL AS VARCHAR)'}"
+        for key in languages
+    )
+    details.append(f"reasons := struct_pack({reasons})")
+    query = f"""
+        SELECT CAST({int(evaluation_id)} AS BIGINT) AS evaluation_id,
+               CAST(customer_id AS BIGINT) AS customer_id,
+               {", ".join(fields)},
+               CAST(to_json(struct_pack({", ".join(details)})) AS VARCHAR) AS details
+        FROM results"""
+    con = duckdb.connect()
+    try:
+        con.register("results", table)
+        return con.sql(query).to_arrow_table()
+    finally:
+        con.close()
+
+
+def tier_counts(rows: pa.Table) -> dict[str, int]:
+    """How many results per tier (in order of first appearance)."""
+    counts = pc.value_counts(rows["tier"])
+    return {v["values"].as_py(): v["counts"].as_py() for v in counts}
+
+
+def insert_results(rows: pa.Table) -> None:
+    """Insert :func:`result_rows` into ``evaluations_evaluationresult`` on Django's own
+    connection (so in the caller's transaction): ``COPY`` on PostgreSQL, one prepared
+    ``executemany`` on SQLite."""
+    table = EvaluationResult._meta.db_table
+    columns = ", ".join(_quoted(c) for c in rows.column_names)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            copy_sql = f"COPY {_quoted(table)} ({columns}) FROM STDIN (FORMAT csv)"
+            options = pacsv.WriteOptions(include_header=False)
+            with cursor.cursor.copy(copy_sql) as copy:
+                for start in range(0, rows.num_rows, _CSV_ROWS):
+                    buffer = io.BytesIO()
+                    pacsv.write_csv(rows.slice(start, _CSV_ROWS), buffer, options)
+                    copy.write(buffer.getvalue())
+            return
+        marks = ", ".join("%s" for _ in rows.column_names)
+        statement = f"INSERT INTO {_quoted(table)} ({columns}) VALUES ({marks})"
+        for batch in rows.to_batches(max_chunksize=_CSV_ROWS):
+            values = [column.to_pylist() for column in batch.columns]
+            cursor.executemany(statement, list(zip(*values, strict=True)))
+
+
+def open_tiers(evaluation) -> int:
+    """Open a tier assignment for every result of ``evaluation`` as of its date (one
+    ``INSERT ... SELECT``); the number opened."""
+    assignments = _quoted(TierAssignment._meta.db_table)
+    results = _quoted(EvaluationResult._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {assignments}
+                    (customer_id, ruleset_id, tier, valid_from, valid_to, evaluation_id)
+                SELECT customer_id, %s, tier, %s, NULL, evaluation_id
+                FROM {results} WHERE evaluation_id = %s""",
+            [evaluation.ruleset.pk, evaluation.as_of, evaluation.pk],
+        )
+        return cursor.rowcount
+
+
+def change_counts(evaluation) -> dict[str, int]:
+    """How many of ``evaluation``'s results went up, down, stayed... (``new`` when the
+    result has no change: the customer had no previous tier)."""
+    results = _quoted(EvaluationResult._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COALESCE(NULLIF(change, ''), 'new') AS kind, COUNT(*)
+                FROM {results} WHERE evaluation_id = %s
+                GROUP BY kind ORDER BY MIN(id)""",
+            [evaluation.pk],
+        )
+        return dict(cursor.fetchall())
