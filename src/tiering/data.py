@@ -8,10 +8,10 @@ two tables with known types:
   (``DECIMAL(18, 2)``; cost is 0 where the file has none).
 
 CSV files may be UTF-8, UTF-8 with a BOM or GBK/GB18030 (detected). Excel files are read
-with openpyxl: the first sheet, or ``file.xlsx#Sheet``. Headers are matched to ours by the
-rule file's ``columns:`` mapping, then by common Chinese headers (客户编号, 日期, 金额,
-成本...). Dates may be written 2026-06-30, 2026/6/30, 20260630 or 2026年6月30日; amounts may
-carry thousands separators and ¥/元.
+by :func:`tiering.excel.read_excel`: the first sheet, or ``file.xlsx#Sheet``. Headers are
+matched to ours by the rule file's ``columns:`` mapping, then by common Chinese headers
+(客户编号, 日期, 金额, 成本...). Dates may be written 2026-06-30, 2026/6/30, 20260630 or
+2026年6月30日; amounts may carry thousands separators and ¥/元.
 
 An optional payments (回款) file is read the same way: ``customer_id``, ``date``,
 ``amount`` (``DECIMAL(18, 2)``; negative for a refund), with 回款日期/回款金额 recognised.
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import datetime as dt
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -34,8 +33,8 @@ from pathlib import Path
 
 import duckdb
 import ibis
-import pyarrow as pa
 
+from tiering.excel import read_excel
 from tiering.exceptions import InputError, RowIssue
 from tiering.periods import DATE_FORMATS
 
@@ -174,7 +173,7 @@ class Source:
             getattr(self, "_open_" + self.kind)()
         except InputError:
             raise
-        except Exception as e:  # duckdb/openpyxl/pyarrow errors about the file's content
+        except Exception as e:  # duckdb/pyarrow errors about the file's content
             raise _file_error(
                 self.spec, f"cannot be read: {_first_line(e)}", f"无法读取：{_first_line(e)}"
             ) from None
@@ -339,73 +338,6 @@ def _detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             continue
     return "utf-8"  # let the reader report the bad bytes
-
-
-def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
-    """One sheet as an all-text Arrow table with a ``_row`` column (spreadsheet rows)."""
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:
-        raise _file_error(
-            label,
-            f"not a readable .xlsx workbook: {_first_line(e)}",
-            f"不是可读取的 .xlsx 工作簿：{_first_line(e)}",
-        ) from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise _file_error(
-                label,
-                f"no sheet {sheet!r}; the workbook has: {', '.join(book.sheetnames)}",
-                f"没有工作表 {sheet!r}；工作簿中有：{'、'.join(book.sheetnames)}",
-            )
-        ws = book[sheet] if sheet else book.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise _file_error(label, "the sheet is empty", "工作表为空")
-        names = [None if h is None else str(h).strip() for h in header]
-        while names and not names[-1]:
-            names.pop()
-        for i, n in enumerate(names):
-            if not n:
-                raise _file_error(label, f"column {i + 1} has no header", f"第 {i + 1} 列没有列名")
-        if len(set(names)) != len(names):
-            dup = next(n for n in names if names.count(n) > 1)
-            raise _file_error(label, f"header {dup!r} appears twice", f"列名 {dup!r} 重复")
-        columns: list[list[str | None]] = [[] for _ in names]
-        numbers: list[int] = []
-        width = len(names)
-        for index, row in enumerate(rows, start=2):
-            cells = row[:width]
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue
-            numbers.append(index)
-            for j in range(width):
-                columns[j].append(_cell_text(cells[j] if j < len(cells) else None))
-    finally:
-        book.close()
-    data = {n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)}
-    data["_row"] = pa.array(numbers, pa.int64())
-    return pa.table(data)
-
-
-def _cell_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    text = str(value).strip()
-    return text or None
 
 
 # --------------------------------------------------------------------------- conversions
