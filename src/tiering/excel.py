@@ -35,7 +35,7 @@ def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
     path
         The ``.xlsx`` or ``.xlsm`` file.
     sheet
-        The sheet's name, or None for the first sheet.
+        The sheet's name, or None for the first worksheet (chart sheets skipped).
     label
         How errors name the file (e.g. ``book.xlsx#交易``).
 
@@ -73,8 +73,15 @@ def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
                 f"no sheet {sheet!r}; the workbook has: {', '.join(names)}",
                 f"没有工作表 {sheet!r}；工作簿中有：{'、'.join(names)}",
             )
+        if sheet is None:  # the first worksheet: a chart sheet before it holds no cells
+            worksheets = [
+                m.name
+                for m in book.sheets_metadata
+                if m.typ == python_calamine.SheetTypeEnum.WorkSheet
+            ]
+            sheet = (worksheets or names)[0]
         try:
-            cells = book.get_sheet_by_name(sheet or names[0]).to_python(skip_empty_area=False)
+            cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except Exception as e:
             raise _unreadable(label, e) from None
     finally:

@@ -13,6 +13,7 @@ import openpyxl
 import pyarrow as pa
 import pytest
 import xlsxwriter
+from openpyxl.chart import BarChart, Reference
 
 import tiering.data
 from tiering.demo import generate_demo
@@ -281,6 +282,24 @@ def test_named_sheet_and_missing_sheet(tmp_path: Path) -> None:
     assert info.value.file == "b.xlsx#汇总"
     assert "no sheet '汇总'; the workbook has: 说明, 交易" in str(info.value)
     assert "没有工作表 '汇总'；工作簿中有：说明、交易" in info.value.message("zh")
+
+
+def test_first_worksheet_after_a_chart_sheet(tmp_path: Path) -> None:
+    """Given a workbook whose first tab is a chart sheet (图表) and whose second is the data,
+    when read without #Sheet, then the data sheet is read, as openpyxl's first worksheet
+    was."""
+    book = openpyxl.Workbook()
+    data = book.active
+    data.title = "数据"
+    data.append(["客户编号", "v"])
+    data.append(["A1", 1])
+    chart = BarChart()
+    chart.add_data(Reference(data, min_col=2, min_row=1, max_row=2))
+    book.create_chartsheet("图表", 0).add_chart(chart)
+    book.save(tmp_path / "chart.xlsx")
+    assert rows_of(read_excel(tmp_path / "chart.xlsx", None, "chart.xlsx")) == [
+        {"客户编号": "A1", "v": "1", "_row": 2}
+    ]
 
 
 @pytest.mark.parametrize("content", ["not a zip", "zip without a workbook"])
