@@ -50,7 +50,8 @@ class _Computed:
 def _compute(version: RuleSetVersion, as_of: dt.date, lang: str) -> _Computed:
     """The engine's results for every customer, as one Arrow table.
 
-    The engine computes inside the app's database (through :mod:`.adapters`), starting from
+    The engine grades the app's tables (through :mod:`.adapters`: read out of the database
+    with ``COPY`` and graded in DuckDB, faster than PostgreSQL's own plan), starting from
     the current tiers (for change and downgrade protection) and applying the rule set's
     overrides, and the payments received when a rule uses a payment metric; customers are
     keyed by primary key, so the results are stored without mapping codes back to ids. One
@@ -65,7 +66,9 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str) -> _Computed:
     rules = version.rules()
     overrides, codes = _overrides(ruleset)
     paying = bool(tiering.rules.PAYMENT_METRICS.intersection(rules.metric_refs()))
-    with engine_inputs(want_payments=paying, key="id", previous_of=ruleset.pk) as inputs:
+    with engine_inputs(
+        want_payments=paying, key="id", previous_of=ruleset.pk, read_out=True
+    ) as inputs:
         computed = tiering.evaluate(
             rules,
             inputs.customers,

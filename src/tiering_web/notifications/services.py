@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -391,22 +393,23 @@ def queue_warnings(today: dt.date, days: int) -> list[tuple[Schedule, Queued]]:
         if version is None:
             continue
         as_of = as_of_for(schedule.next_run, schedule.months)
-        rows, _computed = _compute(version, as_of, "en")
-        down = {row["customer_id"]: row for row in rows if row.get("change") == "down"}
+        results = _compute(version, as_of, "en").table  # customer_id: the primary key
+        if "change" not in results.column_names:  # no current tiers: nobody drops
+            results = results.slice(0, 0).append_column("change", pa.array([], pa.string()))
+        falling = results.filter(pc.equal(results["change"], "down")).to_pylist()
+        down = {int(row["customer_id"]): row for row in falling}
         done.append((schedule, _queue_warnings(schedule, as_of, down)))
     return done
 
 
-def _queue_warnings(schedule: Schedule, as_of: dt.date, down: dict[str, dict]) -> Queued:
+def _queue_warnings(schedule: Schedule, as_of: dt.date, down: dict[int, dict]) -> Queued:
     outcome = Queued()
     endpoint = sms_endpoint()
     texts = wording.Wording()
     messages: list[Message] = []
-    customers = Customer.objects.filter(code__in=list(down)).select_related(
-        "notification_preference"
-    )
+    customers = Customer.objects.filter(pk__in=list(down)).select_related("notification_preference")
     for customer in customers.order_by("code"):
-        row = down[customer.code]
+        row = down[customer.pk]
         language = preference_of(customer).language
         with translation.override(language):
             context = {
