@@ -162,6 +162,13 @@ def evaluate(
     overrides: Annotated[
         str | None, typer.Option(help="Overrides file: customer_id, tier, reason, expires.")
     ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Write only these result columns, comma-separated (e.g. customer_id,tier): "
+            "what no column needs (reasons, the customers' own columns) is not computed."
+        ),
+    ] = None,
     lang: Lang = None,
 ) -> None:
     """Grade every customer and print a summary per tier; --out writes the details."""
@@ -205,10 +212,22 @@ def evaluate(
                 progress=step,
             )
             step("computing")
-            results = ev.table.cache()  # computed once, where it lives; read thrice below
+            chosen = _chosen_columns(ev.table, columns, lang)
+            # the few columns the summary reads (computed where they live, once)
+            summary = [c for c in _SUMMARY_COLUMNS if c in ev.table.columns]
+            results, written = None, ev.table
+            if chosen is not None:
+                # what is written and what is summarised, computed together
+                results = ev.table.select(*dict.fromkeys([*chosen, *summary])).cache()
+                written = results.select(*chosen)
             if out_path is not None:
                 step("writing")
-                _output.write_table(results, out_path)
+                if _output.output_format(out_path) == "xlsx":
+                    written = written.to_pyarrow()  # computed once: written and summarised
+                _output.write_table(written, out_path)
+                results = results if results is not None else _read_back(written, out_path)
+            if results is None:
+                results = ev.table.select(*summary).cache()
             progress.update(task, completed=len(stages))
     except TieringError as e:
         raise _fail(e, lang) from None
@@ -220,6 +239,45 @@ def evaluate(
             _t(lang, f"Wrote {rows:,} rows to {out_path}", f"已写出 {rows:,} 行到 {out_path}"),
             highlight=False,
         )
+
+
+#: The result columns the summary and the movers read.
+_SUMMARY_COLUMNS = ("customer_id", "tier", "revenue", "profit", "previous_tier", "change")
+
+
+def _chosen_columns(table, columns: str | None, lang: str) -> list[str] | None:
+    """The ``--columns`` asked for, in that order, checked against ``table``; None for all."""
+    if columns is None:
+        return None
+    names = list(dict.fromkeys(c.strip() for c in columns.split(",") if c.strip()))
+    unknown = [c for c in names if c not in table.columns]
+    if unknown or not names:
+        have = ", ".join(table.columns)
+        raise typer.BadParameter(
+            _t(
+                lang,
+                f"no result column {', '.join(unknown) or '(none given)'}; the results have: "
+                f"{have}",
+                f"结果中没有列 {'、'.join(unknown) or '（未给出）'}；结果列有：{have}",
+            ),
+            param_hint="--columns",
+        )
+    return names
+
+
+def _read_back(written, out_path: Path):
+    """What the summary reads once the whole results are written, without computing them
+    again (an Ibis table): the Arrow table itself, or the Parquet file just written (read
+    back by DuckDB: its decimals as they are); None for a CSV file."""
+    import pyarrow as pa
+
+    if isinstance(written, pa.Table):
+        import ibis
+
+        return ibis.memtable(written)
+    if _output.output_format(out_path) != "parquet":
+        return None
+    return written._find_backend().read_parquet(out_path)
 
 
 def _money(x) -> str:

@@ -352,6 +352,60 @@ def test_summary_without_out_writes_nothing(demo: Demo, tmp_path: Path) -> None:
     assert listing(demo.folder) == before
 
 
+def test_help_does_not_import_the_engine() -> None:
+    """Given a fresh interpreter, when the command line's module and the package are
+    imported (what ``tiering --help`` loads), then neither Ibis, DuckDB, Arrow nor pandas
+    is: they are imported on first use."""
+    code = (
+        "import sys, tiering, tiering.cli; "
+        "print(sorted(m for m in ('ibis', 'duckdb', 'pyarrow', 'pandas', 'numpy') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    # and the lazy names still resolve
+    assert tiering.evaluate.__module__ == "tiering.evaluation"
+    assert "evaluate" in dir(tiering)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_columns_writes_only_those(demo: Demo, tmp_path: Path, fmt: str) -> None:
+    """Given --columns tier,customer_id, when evaluated, then the file holds exactly those
+    columns in that order, the same tiers as the full output, and the summary is the
+    full output's."""
+    full, narrow = tmp_path / f"full.{fmt}", tmp_path / f"narrow.{fmt}"
+    whole = evaluate_ok(demo, PARETO, full)
+    chosen = evaluate_ok(demo, PARETO, narrow, "--columns", "tier, customer_id")
+    rows = read_rows(narrow)
+    assert list(rows[0]) == ["tier", "customer_id"]
+    assert [(r["customer_id"], r["tier"]) for r in rows] == [
+        (r["customer_id"], r["tier"]) for r in read_rows(full)
+    ]
+    assert parse_summary(chosen.stdout) == parse_summary(whole.stdout)
+
+
+def test_columns_unknown_is_a_usage_error(demo: Demo, tmp_path: Path) -> None:
+    """Given --columns naming a column the results do not have, when evaluated, then exit
+    2 naming it and the columns there are, and nothing is written."""
+    out = tmp_path / "t.csv"
+    result = invoke(
+        "evaluate",
+        PARETO,
+        "--customers",
+        demo.customers,
+        "--transactions",
+        demo.transactions,
+        "--out",
+        out,
+        "--columns",
+        "customer_id,grade",
+    )
+    assert result.exit_code == 2
+    assert says(result.output, "grade", "customer_id, tier")
+    assert not out.exists()
+
+
 def test_summary_in_chinese(demo: Demo, tmp_path: Path) -> None:
     """Given --lang zh, when evaluated, then the summary headings are Chinese."""
     result = evaluate_ok(demo, PARETO, tmp_path / "t.csv", "--lang", "zh")
