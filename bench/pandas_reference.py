@@ -118,16 +118,36 @@ def read_inputs(
     need = needed_metrics(rules)
     attrs = sorted(m.split(".", 1)[1] for m in need if m.startswith("attribute."))
 
-    customers = pd.read_parquet(customers_path, columns=[cols["customer_id"], *attrs])
-    customers = customers.rename(columns={cols["customer_id"]: "customer_id"})
-    customers["customer_id"] = customers["customer_id"].astype("str")
-
     tx_cols = ["customer_id", "date", "amount"]
     if need & {"cost", "profit"}:
         tx_cols.append("cost")
-    # date32 -> datetime64 (pandas would otherwise give an object column of datetime.date)
-    table = pq.read_table(transactions_path, columns=[cols[c] for c in tx_cols])
-    tx = table.to_pandas(date_as_object=False).rename(columns=rename)
+    if str(customers_path).endswith(".csv"):
+        # UTF-8 CSV with a BOM as the demo writes it, read by pandas' fastest reader
+        customers = pd.read_csv(
+            customers_path,
+            usecols=[cols["customer_id"], *attrs],
+            dtype=str,
+            encoding="utf-8-sig",
+            engine="pyarrow",
+        )
+    else:
+        customers = pd.read_parquet(customers_path, columns=[cols["customer_id"], *attrs])
+    customers = customers.rename(columns={cols["customer_id"]: "customer_id"})
+    customers["customer_id"] = customers["customer_id"].astype("str")
+
+    if str(transactions_path).endswith(".csv"):
+        tx = pd.read_csv(
+            transactions_path,
+            usecols=[cols[c] for c in tx_cols],
+            dtype={cols["customer_id"]: str},
+            parse_dates=[cols["date"]],
+            encoding="utf-8-sig",
+            engine="pyarrow",
+        ).rename(columns=rename)
+    else:
+        # date32 -> datetime64 (pandas would otherwise give an object column of datetime.date)
+        table = pq.read_table(transactions_path, columns=[cols[c] for c in tx_cols])
+        tx = table.to_pandas(date_as_object=False).rename(columns=rename)
     tx["customer_id"] = tx["customer_id"].astype("str")
     return customers, tx
 
