@@ -92,7 +92,8 @@ def _grade(rules: tiering.RuleSet, inputs, as_of: dt.date, lang: str) -> pa.Tabl
         extra_metrics=("revenue",),
         payments=inputs.payments,
     )
-    return evaluation.to_pyarrow().select(["customer_id", "tier", "revenue"])
+    # only the three columns computed: the database skips the reasons and the factors
+    return evaluation.table.select("customer_id", "tier", "revenue").to_pyarrow()
 
 
 def what_if(
