@@ -118,9 +118,14 @@ def test_mixed_cell_types_read_as_openpyxl_read_them(tmp_path: Path) -> None:
 def test_numbers_read_as_excel_shows_them(tmp_path: Path) -> None:
     """Given numbers stored as floats (as every .xlsx stores them), when read, then integral
     ones have no decimal point, long numeric customer codes keep every digit, and the others
-    read as Python writes floats (a 12.5% cell is 0.125)."""
+    read as Python writes floats, whatever the cell's format (a 12.5% cell is 0.125, 1,234.50
+    is 1234.5)."""
     values = [123.0, 0.1, 10000001, 123456789012, 2**53, -3.0, 0.0, 1234.5, 1 / 3, 1e16]
-    book = write_xlsx(tmp_path / "n.xlsx", {"n": [["n"], *([v] for v in values), [0.125]]})
+    book = write_xlsx(
+        tmp_path / "n.xlsx",
+        {"n": [["n"], *([v] for v in values), [0.125]]},
+        formats={"A12": "0.00%", "A9": "#,##0.00"},
+    )
     table = read_excel(book, None, "n.xlsx")
     assert table.column("n").to_pylist() == [
         "123",
