@@ -15,7 +15,11 @@ what read such files as before.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -51,7 +55,7 @@ def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
         (``0.1``, ``0.125`` for 12.5%), dates ``2026-06-30``, date-times
         ``2026-06-30 12:30:00``, times ``09:15:00``, durations ``1 day, 6:00:00``,
         booleans ``TRUE``/``FALSE``. A date typed as text stays that text. Error cells
-        (``#N/A``, ``#DIV/0!``...) come out empty: calamine does not keep them.
+        keep their text (``#N/A``, ``#DIV/0!``), so that they are reported as bad values.
 
     Raises
     ------
@@ -86,6 +90,9 @@ def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
             raise _unreadable(label, e) from None
     finally:
         book.close()
+    for (row, column), text in _error_cells(path, sheet).items():
+        if row < len(cells) and column < len(cells[row]):
+            cells[row][column] = text
     if not cells:
         raise _file_error(label, "the sheet is empty", "工作表为空")
     header = _header(cells[0], label)
@@ -103,6 +110,70 @@ def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
     else:  # no header at all: every row is empty under it
         table = table.slice(0, 0)
     return table
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*\bt="e"[^>/]*)>(.*?)</(?:\w+:)?c>', re.S)
+_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_CHUNK = 4 << 20
+
+
+def _error_cells(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """The error cells (``#N/A``, ``#DIV/0!``...) of ``sheet`` by (row, column) from 0:
+    calamine reads them as empty cells, which would let an error pass as a missing value
+    (an empty cost counts as 0). The sheet's XML is streamed (a few megabytes at a time,
+    whatever its size) and only the pieces holding the error type ``t="e"`` are parsed:
+    most sheets have none, and scanning costs a tenth of reading them."""
+    found: dict[tuple[int, int], str] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            if part is None:
+                return found
+            with archive.open(part) as xml:
+                carry = b""
+                for chunk in iter(lambda: xml.read(_CHUNK), b""):
+                    data = carry + chunk
+                    # the cells before the end of the last row (</row>, </x:row>) are whole
+                    end = data.rfind(b"row>") + 4
+                    whole, carry = (data[:end], data[end:]) if end > 3 else (b"", data)
+                    if b't="e"' in whole:
+                        found.update(_errors_in(whole))
+                if b't="e"' in carry:
+                    found.update(_errors_in(carry))
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}  # calamine read it: whatever is odd here is not an error cell
+    return found
+
+
+def _errors_in(xml: bytes) -> dict[tuple[int, int], str]:
+    found = {}
+    for attrs, body in _ERROR_CELL.findall(xml):
+        ref, value = _REF.search(attrs), _VALUE.search(body)
+        if ref is None or value is None or not value.group(1):
+            continue
+        column = 0
+        for letter in ref.group(1):
+            column = column * 26 + letter - 64
+        text = html.unescape(value.group(1).decode("utf-8"))
+        found[(int(ref.group(2)) - 1, column - 1)] = text
+    return found
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip member holding ``sheet``'s cells, from the workbook's sheet list and links."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rel = next((s.get(_REL_ID) for s in book.iter(f"{_MAIN}sheet") if s.get("name") == sheet), None)
+    links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next(
+        (r.get("Target") for r in links.iter(f"{_RELS}Relationship") if r.get("Id") == rel), None
+    )
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
 
 
 def _header(cells: list, label: str) -> list[str]:

@@ -16,6 +16,7 @@ import xlsxwriter
 from openpyxl.chart import BarChart, Reference
 
 import tiering.data
+import tiering.excel
 from tiering.demo import generate_demo
 from tiering.excel import read_excel
 from tiering.exceptions import InputError
@@ -186,17 +187,70 @@ def test_chinese_builtin_date_format_is_a_date(tmp_path: Path) -> None:
     assert read_excel(path, None, "cn.xlsx").column("日期").to_pylist() == ["2026-06-30"]
 
 
-def test_error_cells_read_as_empty(tmp_path: Path) -> None:
-    """Given #N/A and #DIV/0! cells, when read, then they are empty (calamine does not keep
-    error values), and a row holding nothing but errors is left out like a blank row."""
+def test_error_cells_keep_their_text(tmp_path: Path) -> None:
+    """Given #N/A and #DIV/0! cells, when read, then they keep their text as openpyxl read
+    them (calamine alone gives empty cells), so that a row of errors is not taken for a
+    blank row."""
     book = write_xlsx(
         tmp_path / "e.xlsx",
         {"e": [["客户编号", "金额"], ["A1", "#N/A"], ["#DIV/0!", "#N/A"], ["A3", 5]]},
     )
     assert rows_of(read_excel(book, None, "e.xlsx")) == [
-        {"客户编号": "A1", "金额": None, "_row": 2},
+        {"客户编号": "A1", "金额": "#N/A", "_row": 2},
+        {"客户编号": "#DIV/0!", "金额": "#N/A", "_row": 3},
         {"客户编号": "A3", "金额": "5", "_row": 4},
     ]
+
+
+def test_error_cells_of_a_later_sheet_written_by_xlsxwriter(tmp_path: Path) -> None:
+    """Given a workbook written by xlsxwriter whose second sheet has a formula cached as
+    #DIV/0!, when that sheet is read, then the cell reads #DIV/0! and the first sheet's
+    cells are untouched."""
+    path = tmp_path / "x.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    first = book.add_worksheet("说明")
+    first.write_row(0, 0, ["备注", "金额"])
+    first.write_row(1, 0, ["ok", 1])
+    second = book.add_worksheet("交易")
+    second.write_row(0, 0, ["客户编号", "成本"])
+    second.write_row(1, 0, ["A1", 2])
+    second.write_formula(2, 1, "=1/0", None, "#DIV/0!")
+    second.write(2, 0, "A2")
+    book.close()
+    assert read_excel(path, "交易", "x.xlsx").column("成本").to_pylist() == ["2", "#DIV/0!"]
+    assert read_excel(path, None, "x.xlsx").column("金额").to_pylist() == ["1"]
+
+
+def test_error_cells_found_across_the_pieces_streamed(tmp_path: Path, monkeypatch) -> None:
+    """Given 300 rows with an error cell in every third, when the sheet is streamed in
+    pieces of 100 bytes (cells cut anywhere), then every error cell is found, as when the
+    sheet is streamed in one piece."""
+    rows = [["id", "v"]] + [[f"A{i}", "#N/A" if i % 3 == 0 else i] for i in range(300)]
+    book = write_xlsx(tmp_path / "s.xlsx", {"s": rows})
+    whole = read_excel(book, None, "s.xlsx").to_pylist()
+    monkeypatch.setattr(tiering.excel, "_CHUNK", 100)
+    assert read_excel(book, None, "s.xlsx").to_pylist() == whole
+    assert [r["v"] for r in whole].count("#N/A") == 100
+
+
+def test_an_error_cost_is_a_bad_amount_not_zero(tmp_path: Path) -> None:
+    """Given a transactions sheet whose cost on row 3 is #N/A, when read, then the error
+    names row 3, the column and #N/A (an empty cost would count as 0)."""
+    customers = tmp_path / "c.csv"
+    customers.write_text("customer_id\nA1\n", encoding="utf-8")
+    book = write_xlsx(
+        tmp_path / "t.xlsx",
+        {
+            "t": [
+                ["customer_id", "date", "amount", "cost"],
+                ["A1", "2026-06-01", 10, 5],
+                ["A1", "2026-06-02", 10, "#N/A"],
+            ]
+        },
+    )
+    with pytest.raises(InputError) as info:
+        tiering.data.read_inputs(customers, book)
+    assert [(i.row, i.column, i.value) for i in info.value.issues] == [(3, "cost", "#N/A")]
 
 
 def test_merged_cells_hold_their_value_in_the_first_cell(tmp_path: Path) -> None:
