@@ -601,3 +601,36 @@ def test_plain_amounts_read_as_the_full_rule_reads_them(tmp_path: Path, text: st
     cast = f"TRY_CAST({cleaned} AS {data.MONEY})"
     full = f"CASE WHEN regexp_full_match({raw}, '{shape}') THEN {cast} END"
     assert got == db.execute(f"SELECT {full} FROM t").fetchone()[0]
+
+
+# --------------------------------------------------------------------------- the embedded engine
+
+
+def test_engine_memory_is_bounded_and_spills_to_its_own_folder(monkeypatch) -> None:
+    """Given no setting, when the engine connects, then DuckDB may hold 1.5 GB and spills
+    to a folder of its own, removed with the connection; TIERING_MEMORY_LIMIT changes the
+    bound, and a value that is not an amount of memory is an error naming the variable."""
+    import gc
+    from pathlib import Path
+
+    from tiering import data
+
+    monkeypatch.delenv("TIERING_MEMORY_LIMIT", raising=False)
+    con = data.connect()
+    limit, spill = con.con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchone()
+    assert limit == "1.3 GiB"  # 1.5 GB
+    assert Path(spill).is_dir() and Path(spill).name.startswith("tiering-duckdb-")
+    del con
+    gc.collect()
+    assert not Path(spill).exists()
+    monkeypatch.setenv("TIERING_MEMORY_LIMIT", "4GB")
+    assert data.connect().con.execute("SELECT current_setting('memory_limit')").fetchone() == (
+        "3.7 GiB",
+    )
+    monkeypatch.setenv("TIERING_MEMORY_LIMIT", "viel")
+    with pytest.raises(tiering.TieringError) as info:
+        data.connect()
+    assert "TIERING_MEMORY_LIMIT" in info.value.message("en")
+    assert "内存" in info.value.message("zh")
