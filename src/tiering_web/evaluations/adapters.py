@@ -137,23 +137,31 @@ def payments_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
     )
 
 
-def previous_table(con: ibis.BaseBackend, ruleset_id: int, key: str = "id") -> ir.Table:
+def previous_table(
+    con: ibis.BaseBackend, ruleset_id: int, key: str = "id", *, grace: bool = True
+) -> ir.Table:
     """The rule set's open tiers in the engine's ``previous`` form: ``customer_id`` (the
     primary key as text, or the code), ``tier`` and ``grace_count``, the count stored in
-    ``details`` by the result that assigned the tier (0 when absent). One query."""
-    grace = {
+    ``details`` by the result that assigned the tier (0 when absent, and without
+    ``grace``: rules without a grace period never read it, and reading it means reading
+    every result's details). One query."""
+    count = {
         "sqlite": "CAST(json_extract(r.details, '$.grace_count') AS INTEGER)",
         "postgres": "CAST(CAST(r.details ->> 'grace_count' AS numeric) AS bigint)",
     }[con.name]
     customer = "CAST(a.customer_id AS TEXT)" if key == "id" else "c.code"
-    join = "" if key == "id" else f"JOIN {Customer._meta.db_table} c ON c.id = a.customer_id"
+    joins = "" if key == "id" else f"JOIN {Customer._meta.db_table} c ON c.id = a.customer_id"
+    if grace:
+        joins += f"""
+            LEFT JOIN {EvaluationResult._meta.db_table} r
+              ON r.evaluation_id = a.evaluation_id AND r.customer_id = a.customer_id"""
+    else:
+        count = "0"
     return con.sql(
         f"""SELECT {customer} AS customer_id, a.tier AS tier,
-                   CAST(COALESCE({grace}, 0) AS BIGINT) AS grace_count
+                   CAST(COALESCE({count}, 0) AS BIGINT) AS grace_count
             FROM {TierAssignment._meta.db_table} a
-            {join}
-            LEFT JOIN {EvaluationResult._meta.db_table} r
-              ON r.evaluation_id = a.evaluation_id AND r.customer_id = a.customer_id
+            {joins}
             WHERE a.ruleset_id = {int(ruleset_id)} AND a.valid_to IS NULL""",
         schema={"customer_id": "string", "tier": "string", "grace_count": "int64"},
     )
@@ -197,6 +205,7 @@ def engine_inputs(
     want_payments: bool = True,
     key: str = "code",
     previous_of: int | None = None,
+    grace: bool = True,
     read_out: bool = False,
 ) -> Iterator[EngineInputs]:
     """The engine's customers, transactions and payments over the app's database; the
@@ -204,15 +213,15 @@ def engine_inputs(
     the payments are read out (as Arrow) only with ``want_payments``: pass whether the
     rules use a payment metric. ``key`` is what ``customer_id`` holds (``"code"`` or
     ``"id"``); ``previous_of`` (a rule set's id) adds its open tiers as ``previous`` (None
-    when it has none). With ``read_out`` PostgreSQL's tables are read out too, for the
-    engine to grade in DuckDB."""
+    when it has none; their grace counts only with ``grace``). With ``read_out``
+    PostgreSQL's tables are read out too, for the engine to grade in DuckDB."""
     con = connect(alias)
     try:
         customers, transactions = customers_table(con, key), transactions_table(con, key)
         payments = payments_table(con, key)
         previous = None
         if previous_of is not None:
-            previous = previous_table(con, previous_of, key)
+            previous = previous_table(con, previous_of, key, grace=grace)
         if con.name == "sqlite" or read_out:
             arrow = _copy_out if con.name == "postgres" else _fetch
             customers, transactions = arrow(con, customers), arrow(con, transactions)

@@ -67,7 +67,11 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str) -> _Computed:
     overrides, codes = _overrides(ruleset)
     paying = bool(tiering.rules.PAYMENT_METRICS.intersection(rules.metric_refs()))
     with engine_inputs(
-        want_payments=paying, key="id", previous_of=ruleset.pk, read_out=True
+        want_payments=paying,
+        key="id",
+        previous_of=ruleset.pk,
+        grace=bool(rules.downgrade.grace),
+        read_out=True,
     ) as inputs:
         computed = tiering.evaluate(
             rules,
