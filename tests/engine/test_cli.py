@@ -671,6 +671,24 @@ def test_unknown_output_extension(tmp_path: Path) -> None:
     assert list(out.iterdir()) == []
 
 
+def test_too_many_rows_for_excel(tmp_path: Path, monkeypatch) -> None:
+    """Given more customers than an Excel sheet holds (the limit lowered to 1 here), when
+    evaluated to .xlsx, then exit 1 saying to write .csv or .parquet and nothing is
+    written; to .parquet the same run succeeds."""
+    import tiering.output
+
+    monkeypatch.setattr(tiering.output, "EXCEL_MAX_ROWS", 1)
+    cust, tx = small_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ("evaluate", PARETO, "--customers", cust, "--transactions", tx, "--out")
+    result = invoke(*args, out / "tiers.xlsx")
+    assert result.exit_code == 1
+    assert says(result.stderr, "do not fit in an Excel sheet", ".parquet")
+    assert list(out.iterdir()) == []
+    assert invoke(*args, out / "tiers.parquet").exit_code == 0
+
+
 # --------------------------------------------------------------------------- usage
 
 
