@@ -19,7 +19,7 @@ import pyarrow as pa
 from tiering import data as data_mod
 from tiering.exceptions import InputError, RowIssue, RuleError, TieringError
 from tiering.grading import GRADERS
-from tiering.grading.common import concat, join_on_customer, label, language_key, zh
+from tiering.grading.common import concat, label, language_key, zh
 from tiering.history import Override, add_change, apply_overrides, apply_previous, parse_overrides
 from tiering.metrics import aggregate_payments, aggregate_transactions, compute_metrics
 from tiering.periods import parse_date
@@ -33,6 +33,7 @@ from tiering.rules import (
     load_rules,
     parse_rules,
 )
+from tiering.tables import join_on_customer
 
 #: The order of the leading output columns (those present).
 LEADING = (

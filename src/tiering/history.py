@@ -26,9 +26,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tiering.exceptions import InputError, RowIssue
-from tiering.grading.common import by_rank, concat, join_on_customer, zh
+from tiering.grading.common import by_rank, concat, zh
 from tiering.periods import parse_date
 from tiering.rules import RuleSet
+from tiering.tables import join_on_customer
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,9 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from tiering.grading.common import join_on_customer
 from tiering.periods import Period
 from tiering.rules import PAYMENT_METRICS
+from tiering.tables import join_on_customer
 
 MONEY_TYPE = "decimal(38, 2)"
 INPUT_MONEY = "decimal(18, 2)"

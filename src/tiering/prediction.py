@@ -28,8 +28,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from tiering.grading.common import join_on_customer
 from tiering.rules import CLVSettings
+from tiering.tables import join_on_customer
 
 WEEK_DAYS = 7.0
 

@@ -369,6 +369,23 @@ def test_help_does_not_import_the_engine() -> None:
     assert "evaluate" in dir(tiering)
 
 
+@pytest.mark.parametrize(
+    "first",
+    [
+        *(f"from tiering import {name}" for name in sorted(tiering._LAZY)),
+        *(
+            f"import tiering.{m}"
+            for m in ("metrics", "grading", "history", "prediction", "evaluation", "data")
+        ),
+    ],
+)
+def test_each_engine_name_imports_first(first: str) -> None:
+    """Given a fresh interpreter, when an engine name or module is the first thing
+    imported, then it loads (no import cycle depends on what was imported before)."""
+    done = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_columns_writes_only_those(demo: Demo, tmp_path: Path, fmt: str) -> None:
     """Given --columns tier,customer_id, when evaluated, then the file holds exactly those

@@ -108,9 +108,3 @@ def first_match(conditions: list[ir.BooleanValue], last: int) -> ir.IntegerValue
     if not cases:
         return ibis.literal(last)
     return ibis.cases(*cases, else_=last)
-
-
-def join_on_customer(left: ir.Table, right: ir.Table) -> ir.Table:
-    """``left`` LEFT JOIN ``right`` on ``customer_id``, keeping one ``customer_id``."""
-    joined = left.left_join(right, "customer_id")
-    return joined.drop(*[c for c in joined.columns if c.endswith("_right")])
