@@ -9,13 +9,12 @@ each step goes to ``$TIERING_SCREENSHOTS`` (default ``build/screenshots``)."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
-import signal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+
+from web.worker import run_worker
 
 from .conftest import PASSWORD, TIMEOUT, Session
 
@@ -96,25 +95,6 @@ def approved_version(users):
     version = do_approve_ruleset_version(approver, version, "checked")
     do_set_primary(approver, ruleset, "the one we use")
     return version
-
-
-def run_worker() -> None:
-    """Run every queued task in this process, as ``db_worker --batch`` does, and give
-    back the signal handlers it installs."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def cells(page, selector: str) -> list[list[str]]:

@@ -8,13 +8,12 @@ go to ``$TIERING_SCREENSHOTS`` (default ``build/screenshots``)."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-import signal
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
+
+from web.worker import run_worker
 
 from .conftest import PASSWORD, TIMEOUT
 
@@ -27,24 +26,6 @@ THRESHOLDS = {
     "thresholds": {"metric": "revenue"},
     "tiers": [{"name": "A", "min": 100000}, {"name": "B", "min": 20000}, {"name": "C"}],
 }
-
-
-def run_worker() -> None:
-    """Run every queued task in this process, as ``db_worker --batch`` does."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def cells(page, selector: str) -> list[list[str]]:

@@ -6,7 +6,6 @@ stale records, the pages' role rules and the customer page's section."""
 import datetime as dt
 import html
 import io
-import signal
 from decimal import Decimal
 
 import pytest
@@ -46,28 +45,11 @@ from tiering_web.policies.services import do_approve_policy_version, do_save_pol
 from tiering_web.rulesets.services import do_set_primary
 
 from .conftest import AS_OF, NEXT_QUARTER
+from .worker import run_worker
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PASSWORD = "x-secret-1"
-
-
-def run_worker():
-    """Run every queued task, as ``python -m tiering_web db_worker --batch`` does."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def login(user) -> Client:

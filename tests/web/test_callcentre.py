@@ -4,7 +4,6 @@ CSV files (all or nothing, every bad row named) and the SLA report per tier."""
 
 import datetime as dt
 import io
-import signal
 from decimal import Decimal
 
 import pytest
@@ -26,6 +25,7 @@ from tiering_web.policies.services import do_approve_policy_version, do_save_pol
 from tiering_web.rulesets.services import do_set_primary
 
 from .conftest import AS_OF
+from .worker import run_worker
 
 PRIORITY = "/api/priority"
 CALLS = "/api/calls"
@@ -202,23 +202,6 @@ def test_bulk_changes_reach_the_index_through_the_command(manager):
 
     assert indexed(a) == {"8613900000000"} and indexed(b) == {"861065528899"}
     assert out.getvalue().strip() == "2 customers read, 2 numbers added, 1 removed"
-
-
-def run_worker():
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 @pytest.mark.django_db(transaction=True)

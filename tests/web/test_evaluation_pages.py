@@ -5,13 +5,11 @@ of every page."""
 import csv
 import datetime as dt
 import io
-import signal
 from decimal import Decimal
 from unittest import mock
 
 import openpyxl
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
@@ -26,6 +24,7 @@ from tiering_web.evaluations.services import publish_evaluation, run_evaluation
 from tiering_web.rulesets.services import do_approve_ruleset_version, do_save_ruleset_version
 
 from .conftest import AS_OF, EXPECTED
+from .worker import run_worker
 
 # the engine reads through its own connection, which sees committed rows only
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,24 +50,6 @@ NEEDS_REGION = {
 def fixed_today(monkeypatch):
     """The run form refuses future as-of dates: fix "today" after the dates used here."""
     monkeypatch.setattr(forms, "today", lambda: dt.date(2026, 11, 22))
-
-
-def run_worker():
-    """Run every queued task, as ``python -m tiering_web db_worker --batch`` does."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 @pytest.fixture

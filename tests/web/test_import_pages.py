@@ -9,7 +9,6 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.urls import reverse
 
 from tiering_web.accounts.models import Role
@@ -21,6 +20,7 @@ from tiering_web.imports.models import ImportJob
 from tiering_web.rulesets.services import do_create_ruleset, do_save_ruleset_version, do_set_primary
 
 from .conftest import AS_OF, THRESHOLDS
+from .worker import run_worker
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
@@ -90,10 +90,6 @@ def mapping_post(job, mapping, reason="quarterly CRM export"):
     data.update(mapping)
     data["reason"] = reason
     return data
-
-
-def run_worker():
-    call_command("db_worker", batch=True, startup_delay=False, verbosity=0)
 
 
 def import_through_pages(client, text, kind="customers", name="客户.csv") -> ImportJob:

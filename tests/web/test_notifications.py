@@ -50,6 +50,7 @@ from tiering_web.policies.services import do_approve_policy_version, do_save_pol
 from tiering_web.rulesets.services import do_set_primary
 
 from .conftest import AS_OF, NEXT_QUARTER
+from .worker import run_worker
 
 # the engine reads through its own connection, which sees committed rows only; the
 # subprocess worker too
@@ -184,24 +185,6 @@ def gateway():
 
 
 # --- the company -------------------------------------------------------------------------
-
-
-def run_worker():
-    """Run every queued task, as ``python -m tiering_web db_worker --batch`` does."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 @pytest.fixture

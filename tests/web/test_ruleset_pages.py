@@ -4,12 +4,9 @@ app's customers before saving."""
 
 import datetime as dt
 import html
-import io
-import signal
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
 from tiering_web.accounts.models import Role
@@ -26,6 +23,7 @@ from tiering_web.rulesets.services import (
 )
 
 from .conftest import AS_OF, EXPECTED, THRESHOLDS
+from .worker import run_worker
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
@@ -632,24 +630,6 @@ def test_list_and_detail_show_versions_readably(client, users, reviewer, draft):
 
 
 # --------------------------------------------------------------------------- what-if
-
-
-def run_worker():
-    """Run every queued task, as ``python -m tiering_web db_worker --batch`` does."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,7 +3,6 @@ boundary, idempotent, missed periods, auto-publish), and the schedule pages."""
 
 import datetime as dt
 import io
-import signal
 
 import pytest
 from django.core.management import call_command
@@ -22,6 +21,7 @@ from tiering_web.evaluations.schedules import (
 from tiering_web.rulesets.services import do_create_ruleset, do_save_ruleset_version
 
 from .conftest import AS_OF, EXPECTED, THRESHOLDS
+from .worker import run_worker
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 QUARTER_START = dt.date(2026, 10, 1)
@@ -31,23 +31,6 @@ def run_schedules(today: dt.date) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command("run_schedules", today=today.isoformat(), stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
-
-
-def run_worker():
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 # --- the period arithmetic (no database) -------------------------------------------------

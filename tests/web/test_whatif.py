@@ -4,13 +4,10 @@ engine's message in both languages, failed when its worker is lost; and over the
 On SQLite by default, on PostgreSQL with ``DATABASE_URL``."""
 
 import datetime as dt
-import io
-import signal
 import time
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -22,6 +19,7 @@ from tiering_web.rulesets.services import do_create_ruleset, do_queue_whatif
 from tiering_web.rulesets.whatif import WhatIfResult, result_json, what_if
 
 from .conftest import AS_OF, THRESHOLDS
+from .worker import run_worker
 
 # the engine reads through its own connection, which sees committed rows only
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,24 +41,6 @@ NEEDS_REGION = {
     ],
     "tiers": [{"name": "A", "min_score": 75}, {"name": "B"}],
 }
-
-
-def run_worker():
-    """Run every queued task, as ``python -m tiering_web db_worker --batch`` does."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command(
-            "db_worker",
-            batch=True,
-            reload=False,
-            startup_delay=False,
-            interval=0,
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def test_the_background_gives_the_comparison_the_synchronous_what_if_gave(
