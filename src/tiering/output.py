@@ -108,26 +108,21 @@ def write_atomically(path: str | Path, write: Callable[[str], None]) -> Path:
 
 
 def _duckdb_copy(table: ir.Table, target: str, fmt: str, append: bool = False) -> None:
-    """COPY an Ibis table on DuckDB to a file; with ``append``, after what it holds."""
-    import ibis
-
-    con = table._find_backend().con
-    query = ibis.to_sql(table, dialect="duckdb")
+    """Write an Ibis table on DuckDB to a file with DuckDB's COPY (through the backend's own
+    writers, which first register the in-memory tables the query reads, such as a
+    ``--previous`` file); with ``append``, after what the file holds."""
+    con = table._find_backend()
     if not append:
-        con.execute(f"COPY ({query}) TO '{_quote(target)}' (FORMAT {fmt})").fetchall()
+        con.to_parquet(table, target) if fmt == "parquet" else con.to_csv(table, target)
         return
     part = target + ".part"
     try:
-        con.execute(f"COPY ({query}) TO '{_quote(part)}' (FORMAT csv, HEADER)").fetchall()
+        con.to_csv(table, part)
         with open(target, "ab") as out, open(part, "rb") as src:
             shutil.copyfileobj(src, out, 1 << 20)
     finally:
         if os.path.exists(part):
             os.unlink(part)
-
-
-def _quote(path: str) -> str:
-    return path.replace("'", "''")
 
 
 def _write_xlsx(table: pa.Table, f, sheet: str) -> None:
