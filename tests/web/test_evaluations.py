@@ -237,3 +237,62 @@ def test_grace_counts_carry_over_from_the_stored_results(manager, customers):
     assert seen == [("A", 1, "same"), ("A", 2, "same"), ("C", 0, "down")]
     entry = AuditEntry.objects.filter(action="evaluation.publish").latest("id")
     assert entry.details["changes"] == {"down": 4, "same": 2}  # A, A, B, B down; C, C same
+
+
+def test_pareto_ties_are_broken_by_code_as_on_the_command_line(manager):
+    """Given three customers with the same profit, created in the order Z9, A1, M5 (so
+    their primary keys order them unlike their codes), and a Pareto rule set whose top
+    third is A, when evaluated in the app, then A1 (the first code) is the A customer,
+    as tiering.evaluate grades the same customers from a file; the results are stored
+    against the right customers."""
+    import pyarrow as pa
+
+    import tiering
+    from tiering_web.customers.services import do_create_customer
+    from tiering_web.rulesets.services import (
+        do_approve_ruleset_version,
+        do_create_ruleset,
+        do_save_ruleset_version,
+    )
+
+    for code in ("Z9", "A1", "M5"):
+        customer = do_create_customer(manager, {"code": code, "name": code}, "test data")
+        Transaction.objects.create(
+            customer=customer,
+            date=dt.date(2026, 6, 1),
+            amount=Decimal("100.00"),
+            cost=Decimal("40.00"),
+            kind=Transaction.Kind.ORDER,
+        )
+    rules = {
+        "name": "ABC",
+        "lookback": "12 months",
+        "pareto": {"metric": "profit", "by": "customers"},
+        "tiers": [{"name": "A", "top": "33%"}, {"name": "B"}],
+    }
+    ruleset = do_create_ruleset(manager, "ABC", "test")
+    version = do_approve_ruleset_version(
+        manager, do_save_ruleset_version(manager, ruleset, rules, "ties"), "ok"
+    )
+    draft = run_evaluation(manager, version, AS_OF, lang="en")
+    assert tiers(draft) == {"A1": "A", "M5": "B", "Z9": "B"}
+    engine = tiering.evaluate(
+        rules,
+        pa.table({"customer_id": ["Z9", "A1", "M5"]}),
+        pa.table(
+            {
+                "customer_id": ["Z9", "A1", "M5"],
+                "date": [dt.date(2026, 6, 1)] * 3,
+                "amount": [Decimal("100.00")] * 3,
+                "cost": [Decimal("40.00")] * 3,
+            }
+        ),
+        as_of=AS_OF,
+    ).to_pyarrow()
+    graded = zip(engine["customer_id"].to_pylist(), engine["tier"].to_pylist(), strict=True)
+    assert dict(graded) == tiers(draft)
+    assert {r.customer.code: r.details["rank"] for r in draft.results.all()} == {
+        "A1": 1,
+        "M5": 2,
+        "Z9": 3,
+    }

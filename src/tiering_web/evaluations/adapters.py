@@ -13,11 +13,13 @@ tables :func:`tiering.evaluate` reads, so the grading runs inside the database:
 - previous tiers (:func:`previous_table`): the open tier assignments of a rule set with
   the grace count of the result that assigned them.
 
-``customer_id`` is the customer's *code* by default (``key="code"``: what people read, e.g.
-in a what-if comparison) or its primary key as text (``key="id"``: evaluations, whose
-results are stored by primary key with no code -> id mapping and whose transactions then
-need no join to the customers). The engine breaks ties by ``customer_id`` (a Pareto rank
-among equal values), so the two keys can order such ties differently.
+``customer_id`` is the customer's *code* by default (``key="code"``), as in the files the
+command line grades: the engine breaks ties by ``customer_id`` (a Pareto rank among equal
+values), so only the code gives the app the command line's tiers. Read out, the tables
+leave the database by primary key (no join of ten million transactions to their
+customers there) and are keyed by code in DuckDB; ``ids`` then maps codes back to primary
+keys (:func:`by_primary_key`) for storing the results. ``key="id"`` gives the primary key
+as text throughout.
 
 On PostgreSQL the engine's whole query runs in the database, unless the caller asks for
 ``read_out=True``: the tables are then copied out (``COPY ... TO STDOUT``, parsed by
@@ -40,6 +42,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -62,6 +65,9 @@ class EngineInputs:
     transactions: ir.Table | pa.Table
     payments: ir.Table | pa.Table | None = None
     previous: ir.Table | pa.Table | None = None
+    #: Read out keyed by code: each customer's code (``customer_id``) and primary key as
+    #: text (``pk``), to key the results by primary key (:func:`by_primary_key`).
+    ids: pa.Table | None = None
 
 
 def connect(alias: str = "default") -> ibis.BaseBackend:
@@ -198,6 +204,42 @@ def _fetch(con: ibis.BaseBackend, table: ir.Table) -> pa.Table:
     return table.to_pyarrow()
 
 
+def ids_table(con: ibis.BaseBackend) -> ir.Table:
+    """Each customer's code (``customer_id``) and primary key as text (``pk``)."""
+    c = con.table(Customer._meta.db_table)
+    return c.select(customer_id=c.code, pk=c.id.cast("string"))
+
+
+def _recoded(table: pa.Table, ids: pa.Table) -> pa.Table:
+    """``table`` (``customer_id`` the primary key as text) keyed by code, joined in DuckDB:
+    the ten million transactions of a large company leave the database without a join
+    to their customers, which is the slow part there."""
+    db = duckdb.connect()
+    try:
+        db.register("keyed", table)
+        db.register("ids", ids)
+        return db.sql(
+            "SELECT ids.customer_id, keyed.* EXCLUDE (customer_id) "
+            "FROM keyed JOIN ids ON keyed.customer_id = ids.pk"
+        ).to_arrow_table()
+    finally:
+        db.close()
+
+
+def by_primary_key(results: pa.Table, ids: pa.Table) -> pa.Table:
+    """The engine's results (``customer_id`` the code) keyed by primary key as text."""
+    db = duckdb.connect()
+    try:
+        db.register("results", results)
+        db.register("ids", ids.rename_columns(["code", "pk"]))
+        return db.sql(
+            "SELECT ids.pk AS customer_id, results.* EXCLUDE (customer_id) "
+            "FROM results JOIN ids ON results.customer_id = ids.code"
+        ).to_arrow_table()
+    finally:
+        db.close()
+
+
 @contextlib.contextmanager
 def engine_inputs(
     alias: str = "default",
@@ -222,16 +264,29 @@ def engine_inputs(
         previous = None
         if previous_of is not None:
             previous = previous_table(con, previous_of, key, grace=grace)
+        ids = None
         if con.name == "sqlite" or read_out:
             arrow = _copy_out if con.name == "postgres" else _fetch
-            customers, transactions = arrow(con, customers), arrow(con, transactions)
+            customers = arrow(con, customers)
+            if key == "code":
+                # out by primary key (no join in the database), then keyed by code here
+                ids = arrow(con, ids_table(con))
+
+                def arrow(con, table, read=arrow):
+                    return _recoded(read(con, table), ids)
+
+                transactions = transactions_table(con, "id")
+                payments = payments_table(con, "id")
+                if previous_of is not None:
+                    previous = previous_table(con, previous_of, "id", grace=grace)
+            transactions = arrow(con, transactions)
             payments = arrow(con, payments) if want_payments else None
             previous = arrow(con, previous) if previous is not None else None
             if previous is not None and not previous.num_rows:
                 previous = None
         elif previous is not None and not previous.limit(1).count().execute():
             previous = None
-        yield EngineInputs(con, customers, transactions, payments, previous)
+        yield EngineInputs(con, customers, transactions, payments, previous, ids)
     finally:
         # drop the engine's cached (temporary) tables now: their finalizers would
         # otherwise run after the connection is closed

@@ -17,25 +17,21 @@ import tiering
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations import storage
-from tiering_web.evaluations.adapters import engine_inputs
+from tiering_web.evaluations.adapters import by_primary_key, engine_inputs
 from tiering_web.evaluations.models import Evaluation, Override, TierAssignment
 from tiering_web.evaluations.signals import evaluation_published
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
 
-def _overrides(ruleset: RuleSet) -> tuple[list[tiering.Override], dict[str, str]]:
-    """The rule set's overrides for the engine (keyed by the customer's primary key, as
-    the engine's inputs are) and each overridden customer's code by that key."""
+def _overrides(ruleset: RuleSet) -> list[tiering.Override]:
+    """The rule set's overrides for the engine, keyed by code as its inputs are."""
     rows = Override.objects.filter(ruleset=ruleset).values_list(
-        "customer_id", "customer__code", "tier", "reason", "expires"
+        "customer__code", "tier", "reason", "expires"
     )
-    overrides, codes = [], {}
-    for pk, code, tier, reason, expires in rows:
-        overrides.append(
-            tiering.Override(customer_id=str(pk), tier=tier, reason=reason, expires=expires)
-        )
-        codes[str(pk)] = code
-    return overrides, codes
+    return [
+        tiering.Override(customer_id=code, tier=tier, reason=reason, expires=expires)
+        for code, tier, reason, expires in rows
+    ]
 
 
 @dataclass
@@ -53,22 +49,22 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str) -> _Computed:
     The engine grades the app's tables (through :mod:`.adapters`: read out of the database
     with ``COPY`` and graded in DuckDB, faster than PostgreSQL's own plan), starting from
     the current tiers (for change and downgrade protection) and applying the rule set's
-    overrides, and the payments received when a rule uses a payment metric; customers are
-    keyed by primary key, so the results are stored without mapping codes back to ids. One
-    pass words every explanation in Chinese and English, so each viewer reads it in
-    theirs. The engine reads through its own connection, which sees committed rows only,
-    so this must not run inside a transaction."""
+    overrides, and the payments received when a rule uses a payment metric. Customers are
+    graded by code, so that ties are broken as the command line breaks them, and the
+    results are keyed by primary key in one DuckDB join, never in Python. One pass words
+    every explanation in Chinese and English, so each viewer reads it in theirs. The
+    engine reads through its own connection, which sees committed rows only, so this must
+    not run inside a transaction."""
     if connections["default"].in_atomic_block:
         raise RuntimeError(
             "run_evaluation reads through a second connection: call it outside transaction.atomic()"
         )
     ruleset = version.ruleset
     rules = version.rules()
-    overrides, codes = _overrides(ruleset)
+    overrides = _overrides(ruleset)
     paying = bool(tiering.rules.PAYMENT_METRICS.intersection(rules.metric_refs()))
     with engine_inputs(
         want_payments=paying,
-        key="id",
         previous_of=ruleset.pk,
         grace=bool(rules.downgrade.grace),
         read_out=True,
@@ -85,8 +81,9 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str) -> _Computed:
             languages=("zh", "en"),
             attributes=False,
         )
-        table = computed.to_pyarrow()
-    expired = [codes[o.customer_id] for o in computed.expired_overrides]
+        # graded by code (ties broken as the command line breaks them), stored by key
+        table = by_primary_key(computed.to_pyarrow(), inputs.ids)
+    expired = [o.customer_id for o in computed.expired_overrides]
     return _Computed(table, lang, expired)
 
 
