@@ -210,17 +210,18 @@ def ids_table(con: ibis.BaseBackend) -> ir.Table:
     return c.select(customer_id=c.code, pk=c.id.cast("string"))
 
 
-def _recoded(table: pa.Table, ids: pa.Table) -> pa.Table:
-    """``table`` (``customer_id`` the primary key as text) keyed by code, joined in DuckDB:
-    the ten million transactions of a large company leave the database without a join
-    to their customers, which is the slow part there."""
+def _rekeyed(table: pa.Table, ids: pa.Table, old: str, new: str) -> pa.Table:
+    """``table`` with its ``customer_id`` (the ``old`` column of ``ids``) replaced by the
+    ``new`` one, joined in DuckDB: the ten million transactions of a large company leave
+    the database by primary key, without a join to their customers there (the slow part),
+    and are keyed by code here; the results go back the other way."""
     db = duckdb.connect()
     try:
         db.register("keyed", table)
         db.register("ids", ids)
         return db.sql(
-            "SELECT ids.customer_id, keyed.* EXCLUDE (customer_id) "
-            "FROM keyed JOIN ids ON keyed.customer_id = ids.pk"
+            f"SELECT ids.{new} AS customer_id, keyed.* EXCLUDE (customer_id) "
+            f"FROM keyed JOIN ids ON keyed.customer_id = ids.{old}"
         ).to_arrow_table()
     finally:
         db.close()
@@ -228,16 +229,7 @@ def _recoded(table: pa.Table, ids: pa.Table) -> pa.Table:
 
 def by_primary_key(results: pa.Table, ids: pa.Table) -> pa.Table:
     """The engine's results (``customer_id`` the code) keyed by primary key as text."""
-    db = duckdb.connect()
-    try:
-        db.register("results", results)
-        db.register("ids", ids.rename_columns(["code", "pk"]))
-        return db.sql(
-            "SELECT ids.pk AS customer_id, results.* EXCLUDE (customer_id) "
-            "FROM results JOIN ids ON results.customer_id = ids.code"
-        ).to_arrow_table()
-    finally:
-        db.close()
+    return _rekeyed(results, ids, "customer_id", "pk")
 
 
 @contextlib.contextmanager
@@ -266,22 +258,23 @@ def engine_inputs(
             previous = previous_table(con, previous_of, key, grace=grace)
         ids = None
         if con.name == "sqlite" or read_out:
-            arrow = _copy_out if con.name == "postgres" else _fetch
-            customers = arrow(con, customers)
+            read = _copy_out if con.name == "postgres" else _fetch
+            customers = read(con, customers)
             if key == "code":
                 # out by primary key (no join in the database), then keyed by code here
-                ids = arrow(con, ids_table(con))
-
-                def arrow(con, table, read=arrow):
-                    return _recoded(read(con, table), ids)
-
+                ids = read(con, ids_table(con))
                 transactions = transactions_table(con, "id")
                 payments = payments_table(con, "id")
                 if previous_of is not None:
                     previous = previous_table(con, previous_of, "id", grace=grace)
-            transactions = arrow(con, transactions)
-            payments = arrow(con, payments) if want_payments else None
-            previous = arrow(con, previous) if previous is not None else None
+
+            def arrow(table: ir.Table) -> pa.Table:
+                out = read(con, table)
+                return out if ids is None else _rekeyed(out, ids, "pk", "customer_id")
+
+            transactions = arrow(transactions)
+            payments = arrow(payments) if want_payments else None
+            previous = arrow(previous) if previous is not None else None
             if previous is not None and not previous.num_rows:
                 previous = None
         elif previous is not None and not previous.limit(1).count().execute():
