@@ -29,7 +29,10 @@ from .conftest import AS_OF
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
-TODAY = timezone.localdate()
+def today() -> dt.date:
+    """Today in the app's time zone, asked each time: a run that passes midnight in Shanghai
+    must not keep the day it started with."""
+    return timezone.localdate()
 GOLD = [
     {"code": "member_price", "zh": "会员价", "en": "Member price"},
     {"code": "birthday_gift", "zh": "生日礼品", "en": "Birthday gift"},
@@ -99,7 +102,7 @@ def form_data(effective=None, reason="Q4 terms", **overrides):
     """What the editor posts for the THRESHOLDS tiers A, B, C: A with two benefit rows,
     B with one, C none (each block's blank row left empty)."""
     data = {
-        "effective_date": (effective or TODAY).isoformat(),
+        "effective_date": (effective or today()).isoformat(),
         "note": "",
         "reason": reason,
     }
@@ -142,7 +145,7 @@ def test_role_matrix(users, primary, role, reads, edits):
     """Given a saved draft, when each role opens the policy pages, then everyone signed in
     reads the list and the version, only administrators and managers open the editor, add
     benefit rows and approve; anonymous visitors are sent to log in."""
-    draft = do_save_policy_version(users[Role.MANAGER], primary, TODAY, rows(), "draft")
+    draft = do_save_policy_version(users[Role.MANAGER], primary, today(), rows(), "draft")
     client = logged_in(users[role]) if role else Client()
     pk = primary.pk
     pages = {
@@ -223,7 +226,7 @@ def test_bad_input_names_tier_and_field_and_saves_nothing(users, primary):
     by tier and field, and nothing is written."""
     client = logged_in(users[Role.MANAGER])
     data = form_data(
-        effective=TODAY - dt.timedelta(days=1),
+        effective=today() - dt.timedelta(days=1),
         **{
             "t0-b-2-zh": "积分翻倍",
             "t1-discount_percent": "150",
@@ -278,7 +281,7 @@ def test_approval_needs_a_second_person_and_a_reason(users, primary):
     refused (four eyes); when the administrator approves without a reason, then the reason
     is asked for; with one, it is approved, audited and in force today."""
     manager, admin = users[Role.MANAGER], users[Role.ADMINISTRATOR]
-    draft = do_save_policy_version(manager, primary, TODAY, rows(), "draft")
+    draft = do_save_policy_version(manager, primary, today(), rows(), "draft")
     url = reverse("policy_approve", args=[primary.pk, draft.number])
 
     own = logged_in(manager).post(url, {"reason": "looks fine"}, **EN)
@@ -308,7 +311,7 @@ def test_a_version_whose_date_has_passed_is_not_approved_on_the_page(users, prim
     administrator approves it on the page, then it is refused: approving it now would
     rewrite the terms in force last week."""
     draft = do_save_policy_version(
-        users[Role.MANAGER], primary, TODAY - dt.timedelta(days=7), rows(), "late"
+        users[Role.MANAGER], primary, today() - dt.timedelta(days=7), rows(), "late"
     )
     url = reverse("policy_approve", args=[primary.pk, draft.number])
     response = logged_in(users[Role.ADMINISTRATOR]).post(url, {"reason": "ok"}, **EN)
@@ -328,19 +331,19 @@ def test_the_list_shows_the_terms_in_force_today_and_on_a_date(users, primary):
     terms are v2's; on a date 50 days ago v1's; a bad date is named; and v3's page shows
     what changes per tier against v2."""
     manager, admin = users[Role.MANAGER], users[Role.ADMINISTRATOR]
-    approved(manager, admin, primary, TODAY - dt.timedelta(days=100), rows(30))
-    v2 = approved(manager, admin, primary, TODAY - dt.timedelta(days=10), rows(45))
-    v3 = approved(manager, admin, primary, TODAY + dt.timedelta(days=30), rows(60, "800000.00"))
+    approved(manager, admin, primary, today() - dt.timedelta(days=100), rows(30))
+    v2 = approved(manager, admin, primary, today() - dt.timedelta(days=10), rows(45))
+    v3 = approved(manager, admin, primary, today() + dt.timedelta(days=30), rows(60, "800000.00"))
     client = logged_in(users[Role.ANALYST])
 
-    today = client.get(reverse("policy_list"), **EN)
-    section = today.context["sections"][0]
+    listing = client.get(reverse("policy_list"), **EN)
+    section = listing.context["sections"][0]
     assert (section["current"], section["shown"]) == (v2, v2)
     assert section["terms"]["tiers"] == ["A", "B", "C"]
     assert [v.number for v in section["versions"]] == [3, 2, 1]
-    assert "45 days" in today.content.decode()
+    assert "45 days" in listing.content.decode()
 
-    past = (TODAY - dt.timedelta(days=50)).isoformat()
+    past = (today() - dt.timedelta(days=50)).isoformat()
     earlier = client.get(reverse("policy_list"), {"on": past}, **EN)
     section = earlier.context["sections"][0]
     assert (section["current"].number, section["shown"].number) == (2, 1)
@@ -397,7 +400,7 @@ def test_customer_page_shows_what_the_tier_gets_in_both_languages(
     assert "Member price" not in chinese
     assert "30 天" in chinese and "90% 在 20 秒内接听" in chinese
 
-    later = TODAY + dt.timedelta(days=20)
+    later = today() + dt.timedelta(days=20)
     approved(manager, admin, primary, later, rows(45), note="longer terms")
     english = html.unescape(client.get(url, **EN).content.decode())
     assert f"From {later:%m/%d/%Y} (policy version 2) tier A's terms change:" in english
