@@ -286,6 +286,13 @@ def reset(version) -> None:
         Evaluation.objects.filter(pk__in=ids).delete()
         TierAssignment.objects.filter(ruleset=ruleset, valid_to=AS_OF).update(valid_to=None)
         Override.objects.filter(ruleset=ruleset, reason=OVERRIDE_REASON).delete()
+    if connection.vendor == "postgresql":
+        # the deleted and reopened rows leave dead tuples behind: without a vacuum every run
+        # would find bigger tables and indexes than the one before (82 s to publish instead
+        # of 54 after a few runs), not the state a real company's database is in
+        with connection.cursor() as cursor:
+            for model in (TierAssignment, EvaluationResult, Override):
+                cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
 
 
 def set_overrides(manager, version, count: int) -> None:

@@ -23,7 +23,7 @@ from ``tiering.demo.generate_demo`` and is cached in ``bench/.data/`` keyed by s
 format and a hash of the generator's source.
 
 Each command runs under ``bench/_measure.py`` (a small stdlib-only launcher that times it and
-reads its ``ru_maxrss`` with ``os.wait4``). Peak RSS is the larger of that ``ru_maxrss`` (the
+reads its memory high-water mark, ``VmHWM``). Peak RSS is the larger of that peak (the
 largest single process) and the peak of the summed RSS of the command's process tree sampled
 every 50 ms.
 """
@@ -122,7 +122,7 @@ class Run:
     returncode: int
     seconds: float
     peak_rss_mb: float
-    maxrss_mb: float  # ru_maxrss from wait4: the largest single process
+    maxrss_mb: float  # the command's own high-water RSS (bench/_measure.py)
     tree_rss_mb: float  # peak of the summed RSS of the tree, sampled every 50 ms
     log: str
 
@@ -141,7 +141,7 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_measured(cmd: list[str], log_path: Path) -> Run:
-    """Run ``cmd`` under bench/_measure.py (wall time, ru_maxrss) while sampling its tree."""
+    """Run ``cmd`` under bench/_measure.py (wall time, peak RSS) while sampling its tree."""
     peak = [0]
     stop = threading.Event()
     result = log_path.with_suffix(".json")

@@ -230,13 +230,43 @@ def test_grace_counts_carry_over_from_the_stored_results(manager, customers):
         draft = run_evaluation(manager, version, as_of, lang="en")
         c1 = draft.results.get(customer__code="C1")
         seen.append((c1.tier, c1.details["grace_count"], c1.change))
+        assert c1.grace_count == c1.details["grace_count"]
         if len(seen) == 1:
             assert "during grace 1 of 2" in c1.reason
             assert "降级宽限第 1/2 次" in c1.details["reasons"]["zh"]
         publish_evaluation(manager, draft)
+        open_tier = TierAssignment.objects.get(
+            ruleset=ruleset, customer=customers["C1"], valid_to__isnull=True
+        )
+        assert open_tier.grace_count == c1.grace_count  # where the next run reads it
     assert seen == [("A", 1, "same"), ("A", 2, "same"), ("C", 0, "down")]
     entry = AuditEntry.objects.filter(action="evaluation.publish").latest("id")
     assert entry.details["changes"] == {"down": 4, "same": 2}  # A, A, B, B down; C, C same
+
+
+def test_the_migration_fills_the_grace_counts_from_the_details(manager, customers, version):
+    """Given results and open tiers stored before the grace count had columns (the count
+    only in ``details``, the columns 0), when migration 0005's fill runs, then the results'
+    columns hold their details' counts and each open tier its result's count."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    fill = importlib.import_module(
+        "tiering_web.evaluations.migrations.0005_grace_count_columns"
+    ).fill
+    draft = run_evaluation(manager, version, AS_OF)
+    published = publish_evaluation(manager, draft)
+    c1 = published.results.get(customer__code="C1")
+    EvaluationResult.objects.filter(pk=c1.pk).update(details={**c1.details, "grace_count": 2})
+    with connection.schema_editor() as editor:
+        fill(apps, editor)
+    assert EvaluationResult.objects.get(pk=c1.pk).grace_count == 2
+    assert published.results.exclude(pk=c1.pk).filter(grace_count__gt=0).count() == 0
+    tiers = TierAssignment.objects.filter(evaluation=published, valid_to__isnull=True)
+    assert tiers.get(customer=customers["C1"]).grace_count == 2
+    assert tiers.filter(grace_count__gt=0).count() == 1
 
 
 def test_pareto_ties_are_broken_by_code_as_on_the_command_line(manager):

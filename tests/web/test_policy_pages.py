@@ -29,10 +29,14 @@ from .conftest import AS_OF
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+
+
 def today() -> dt.date:
     """Today in the app's time zone, asked each time: a run that passes midnight in Shanghai
     must not keep the day it started with."""
     return timezone.localdate()
+
+
 GOLD = [
     {"code": "member_price", "zh": "会员价", "en": "Member price"},
     {"code": "birthday_gift", "zh": "生日礼品", "en": "Birthday gift"},

@@ -11,7 +11,7 @@ tables :func:`tiering.evaluate` reads, so the grading runs inside the database:
 - payments: ``customers_payment`` -> ``customer_id``, ``date`` and ``amount`` as
   ``decimal(18, 2)`` (read by the engine only when a rule uses a payment metric);
 - previous tiers (:func:`previous_table`): the open tier assignments of a rule set with
-  the grace count of the result that assigned them.
+  their grace counts.
 
 ``customer_id`` is the customer's *code* by default (``key="code"``), as in the files the
 command line grades: the engine breaks ties by ``customer_id`` (a Pareto rank among equal
@@ -50,7 +50,7 @@ import pyarrow.csv as pacsv
 from django.db import connections
 
 from tiering_web.customers.models import ATTRIBUTES, Customer, Payment, Transaction
-from tiering_web.evaluations.models import EvaluationResult, TierAssignment
+from tiering_web.evaluations.models import TierAssignment
 
 MONEY = "decimal(18, 2)"
 
@@ -143,29 +143,16 @@ def payments_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
     )
 
 
-def previous_table(
-    con: ibis.BaseBackend, ruleset_id: int, key: str = "id", *, grace: bool = True
-) -> ir.Table:
+def previous_table(con: ibis.BaseBackend, ruleset_id: int, key: str = "id") -> ir.Table:
     """The rule set's open tiers in the engine's ``previous`` form: ``customer_id`` (the
-    primary key as text, or the code), ``tier`` and ``grace_count``, the count stored in
-    ``details`` by the result that assigned the tier (0 when absent, and without
-    ``grace``: rules without a grace period never read it, and reading it means reading
-    every result's details). One query."""
-    count = {
-        "sqlite": "CAST(json_extract(r.details, '$.grace_count') AS INTEGER)",
-        "postgres": "CAST(CAST(r.details ->> 'grace_count' AS numeric) AS bigint)",
-    }[con.name]
+    primary key as text, or the code), ``tier`` and ``grace_count`` (copied into the tier
+    assignment from the result that assigned it when it was published). One query over
+    the tier assignments alone."""
     customer = "CAST(a.customer_id AS TEXT)" if key == "id" else "c.code"
     joins = "" if key == "id" else f"JOIN {Customer._meta.db_table} c ON c.id = a.customer_id"
-    if grace:
-        joins += f"""
-            LEFT JOIN {EvaluationResult._meta.db_table} r
-              ON r.evaluation_id = a.evaluation_id AND r.customer_id = a.customer_id"""
-    else:
-        count = "0"
     return con.sql(
         f"""SELECT {customer} AS customer_id, a.tier AS tier,
-                   CAST(COALESCE({count}, 0) AS BIGINT) AS grace_count
+                   CAST(a.grace_count AS BIGINT) AS grace_count
             FROM {TierAssignment._meta.db_table} a
             {joins}
             WHERE a.ruleset_id = {int(ruleset_id)} AND a.valid_to IS NULL""",
@@ -239,7 +226,6 @@ def engine_inputs(
     want_payments: bool = True,
     key: str = "code",
     previous_of: int | None = None,
-    grace: bool = True,
     read_out: bool = False,
 ) -> Iterator[EngineInputs]:
     """The engine's customers, transactions and payments over the app's database; the
@@ -247,7 +233,7 @@ def engine_inputs(
     the payments are read out (as Arrow) only with ``want_payments``: pass whether the
     rules use a payment metric. ``key`` is what ``customer_id`` holds (``"code"`` or
     ``"id"``); ``previous_of`` (a rule set's id) adds its open tiers as ``previous`` (None
-    when it has none; their grace counts only with ``grace``). With ``read_out``
+    when it has none, with their grace counts). With ``read_out``
     PostgreSQL's tables are read out too, for the engine to grade in DuckDB."""
     con = connect(alias)
     try:
@@ -255,7 +241,7 @@ def engine_inputs(
         payments = payments_table(con, key)
         previous = None
         if previous_of is not None:
-            previous = previous_table(con, previous_of, key, grace=grace)
+            previous = previous_table(con, previous_of, key)
         ids = None
         if con.name == "sqlite" or read_out:
             read = _copy_out if con.name == "postgres" else _fetch
@@ -266,7 +252,7 @@ def engine_inputs(
                 transactions = transactions_table(con, "id")
                 payments = payments_table(con, "id")
                 if previous_of is not None:
-                    previous = previous_table(con, previous_of, "id", grace=grace)
+                    previous = previous_table(con, previous_of, "id")
 
             def arrow(table: ir.Table) -> pa.Table:
                 out = read(con, table)

