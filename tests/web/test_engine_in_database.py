@@ -2,7 +2,10 @@
 DuckDB fallback on SQLite), beyond the thresholds the other web tests use."""
 
 import pytest
+from django.db import connection
 
+from tiering_web.customers.models import Customer, Transaction
+from tiering_web.evaluations.adapters import engine_inputs
 from tiering_web.evaluations.services import run_evaluation
 from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
@@ -33,3 +36,26 @@ def test_rfm_segments_in_the_database(manager, customers, split):
         assert splits == {25000.0} and high_m == ["C1", "C2"]
     else:
         assert splits == {63000.0} and high_m == ["C1", "C2"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has one writer; the snapshot is PostgreSQL's"
+)
+def test_the_engine_reads_every_table_from_one_snapshot(manager, customers):
+    """Given the engine's tables over PostgreSQL, once the customers have been counted,
+    when another connection commits a new customer with an order, then the engine still
+    sees the six customers and their orders only (one snapshot for the whole reading), and
+    a new reading sees the seventh."""
+    with engine_inputs(want_payments=False) as inputs:
+        assert inputs.customers.count().execute() == 6
+        orders = inputs.transactions.count().execute()
+        late = Customer.objects.create(code="C7", name="迟到客户")
+        Transaction.objects.create(
+            customer=late, date=AS_OF, amount="10.00", cost="5.00", kind="order"
+        )
+        assert inputs.customers.count().execute() == 6
+        assert inputs.transactions.count().execute() == orders
+    with engine_inputs(want_payments=False) as inputs:
+        assert inputs.customers.count().execute() == 7
+        assert inputs.transactions.count().execute() == orders + 1

@@ -234,8 +234,19 @@ def engine_inputs(
     rules use a payment metric. ``key`` is what ``customer_id`` holds (``"code"`` or
     ``"id"``); ``previous_of`` (a rule set's id) adds its open tiers as ``previous`` (None
     when it has none, with their grace counts). With ``read_out``
-    PostgreSQL's tables are read out too, for the engine to grade in DuckDB."""
+    PostgreSQL's tables are read out too, for the engine to grade in DuckDB.
+
+    On PostgreSQL every table is read in one ``REPEATABLE READ`` transaction: the
+    customers, their transactions and the open tiers come from the same snapshot, so an
+    import or a publication committed halfway through the reading (transactions of a
+    customer the customers table does not have yet, tiers newer than the results) is
+    either wholly seen or not at all. (On SQLite, Ibis commits after each query; the file
+    is written by one writer at a time.)"""
     con = connect(alias)
+    snapshot = con.name == "postgres"
+    if snapshot:
+        # the snapshot is taken at the first query; Ibis's own transactions nest in it
+        con.con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
     try:
         customers, transactions = customers_table(con, key), transactions_table(con, key)
         payments = payments_table(con, key)
@@ -271,4 +282,6 @@ def engine_inputs(
         # otherwise run after the connection is closed
         for name in list(getattr(con, "_cache_name_to_entry", {})):
             con._finalize_cached_table(name)
+        if snapshot:
+            con.con.execute("COMMIT")  # only temporary tables were written
         con.disconnect()
