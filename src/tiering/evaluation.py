@@ -575,6 +575,11 @@ def _missing(table: ir.Table, lang: str) -> ir.StringValue:
     """What is missing for the next tier up, as a phrase."""
     words = _MISSING["zh" if zh(lang) else "en"]
     gap = table.gap.cast("string")
+    if table.gap.type().is_floating():
+        # a whole number reads as one ("还差 11 分", not "11.0"), on every backend alike
+        # (DuckDB writes 11.0, PostgreSQL 11)
+        whole = table.gap.round(0)
+        gap = ibis.ifelse(table.gap == whole, whole.cast("int64").cast("string"), gap)
 
     def phrase(unit: str, metric: str | None = None):
         before, after = words[unit]

@@ -53,6 +53,19 @@ def test_percentile_ties_share_the_lowest_rank_and_empty_values_score_zero():
     assert tiers_of(rows) == {"a": "A", "b": "B", "c": "B", "d": "C", "e": "C", "f": "C"}
 
 
+def test_what_is_missing_writes_a_whole_gap_without_decimals():
+    """Given percentile points 100, 50, 50, 25, 0 (tiers A ≥ 75, B ≥ 50), when graded, then
+    the customer at 25 misses B by 25 points, written "+25 points" (not "+25.0") and in
+    Chinese "还差 25 分"; the B customers miss A by 25 as well."""
+    cust = customers_table(list("abcdf"), sales=[100, 50, 50, 10, 0])
+    rules = card([{"factor": "attribute.sales", "weight": 1, "scale": "percentile"}])
+    rows = grade(rules, cust, tx_table([]))
+    assert rows["d"]["missing"] == "to reach B: +25 points"
+    assert rows["b"]["missing"] == "to reach A: +25 points"
+    zh_rows = grade(rules, cust, tx_table([]), lang="zh")
+    assert zh_rows["d"]["missing"] == "升至 B：还差 25 分"
+
+
 def test_percentile_of_revenue_counts_customers_without_transactions_as_zero():
     """Given revenue 300, 200 and two customers without transactions (revenue 0), when
     scored by percentile, then the zeros tie at rank 1 and b is (3-1)/3."""

@@ -168,7 +168,7 @@ def test_money_thresholds_compare_exactly():
     assert rows["a"]["tier"] == "A"
     assert rows["d"]["tier"] == "B"
     assert rows["d"]["gap"] == pytest.approx(650)
-    assert rows["d"]["missing"] == "to reach A: payments received +650.0"
+    assert rows["d"]["missing"] == "to reach A: payments received +650"
 
 
 def test_receivables_in_a_scorecard_owing_less_scores_more():
