@@ -218,7 +218,7 @@ def evaluate(
             results, written = None, ev.table
             if chosen is not None:
                 # what is written and what is summarised, computed together
-                results = ev.table.select(*dict.fromkeys([*chosen, *summary])).cache()
+                results = ev.select(*dict.fromkeys([*chosen, *summary])).cache()
                 written = results.select(*chosen)
             if out_path is not None:
                 step("writing")
@@ -227,7 +227,7 @@ def evaluate(
                 _output.write_table(written, out_path)
                 results = results if results is not None else _read_back(written, out_path)
             if results is None:
-                results = ev.table.select(*summary).cache()
+                results = ev.select(*summary).cache()
             progress.update(task, completed=len(stages))
     except TieringError as e:
         raise _fail(e, lang) from None

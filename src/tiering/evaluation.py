@@ -82,6 +82,17 @@ class Evaluation:
     expired_overrides: list[Override] = field(default_factory=list)
     has_previous: bool = False
     languages: tuple[str, ...] = ()
+    #: the same results without the customers' own columns the rules do not use (no join
+    #: to the customers table), for :meth:`select`
+    lean: ir.Table | None = field(default=None, repr=False)
+
+    def select(self, *names: str) -> ir.Table:
+        """The results' columns ``names``, in that order. When none of them is one of the
+        customers' own columns, they come from the results without the join to the
+        customers table (``--columns customer_id,tier`` then reads no customer record)."""
+        lean = self.lean
+        base = lean if lean is not None and set(names) <= set(lean.columns) else self.table
+        return base.select(*names)
 
     def to_pyarrow(self) -> pa.Table:
         """Compute the results as an Arrow table."""
@@ -418,8 +429,9 @@ def evaluate(
             overrides = _read_overrides(overrides, con, rules, cust)
         graded, expired = apply_overrides(graded, overrides, rules, as_of, lang)
 
-    graded = _finish(graded, lang, cust if attributes else None, used, languages)
-    return Evaluation(graded, rules, as_of, lang, expired, has_previous, languages)
+    finished = _finish(graded, lang, cust if attributes else None, used, languages)
+    lean = _finish(graded, lang, None, used, languages) if attributes else None
+    return Evaluation(finished, rules, as_of, lang, expired, has_previous, languages, lean)
 
 
 def _checked(grouped: ir.Table, checks: data_mod.CellChecks | None) -> ir.Table:

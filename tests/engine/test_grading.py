@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import ibis
 import pyarrow as pa
 import pytest
 from conftest import customers_table, d, flags, grade, run, tx_table
@@ -64,6 +65,29 @@ def test_what_is_missing_writes_a_whole_gap_without_decimals():
     assert rows["b"]["missing"] == "to reach A: +25 points"
     zh_rows = grade(rules, cust, tx_table([]), lang="zh")
     assert zh_rows["d"]["missing"] == "升至 B：还差 25 分"
+
+
+def test_select_skips_the_customers_join_only_when_no_customer_column_is_asked_for():
+    """Given customers with a region the rules do not use and tied percentile points, when
+    the results' tier columns are selected, then they equal the full table's column by column
+    and row by row (same order), with no join to the customers in the query; asking for the
+    region too reads it through the join."""
+    cust = customers_table(
+        list("abcdf"), sales=[100, 50, 50, 10, 0], region=["北", "南", "东", "西", "中"]
+    )
+    rules = card([{"factor": "attribute.sales", "weight": 1, "scale": "percentile"}])
+    ev, _ = run(rules, cust, tx_table([]))
+    names = ("customer_id", "tier", "score", "missing")
+    lean = ev.select(*names)
+    assert lean.to_pyarrow().equals(ev.table.select(*names).to_pyarrow())
+    assert "region" not in ibis.to_sql(lean) and "JOIN" in ibis.to_sql(ev.table.select(*names))
+    assert ev.select("customer_id", "region").to_pyarrow().column("region").to_pylist() == [
+        "北",
+        "南",
+        "东",
+        "西",
+        "中",
+    ]
 
 
 def test_percentile_of_revenue_counts_customers_without_transactions_as_zero():
