@@ -19,7 +19,9 @@ import sys
 import time
 
 
-def _high_water_kib(pid: int) -> int | None:
+def high_water_kib(pid: int | str = "self") -> int | None:
+    """The memory high-water mark of process ``pid`` (``"self"``: this one) in KiB, or None
+    where ``/proc`` does not say."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
@@ -39,7 +41,7 @@ def main() -> int:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        peak = _high_water_kib(proc.pid) or peak
+        peak = high_water_kib(proc.pid) or peak
         time.sleep(0.02)
     seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4

@@ -370,14 +370,10 @@ def phase_app(args: argparse.Namespace) -> dict:
 
 def _own_peak_mib() -> float | None:
     """This process's memory high-water mark (``VmHWM``), as it sees it itself."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    from _measure import high_water_kib  # bench/_measure.py, the launcher's own reading
+
+    kib = high_water_kib()
+    return None if kib is None else kib / 1024
 
 
 def phase_export(args: argparse.Namespace) -> dict:
