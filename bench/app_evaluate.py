@@ -88,7 +88,7 @@ def prepare_sqlite(args: argparse.Namespace) -> Path:
             except sqlite3.OperationalError:
                 have = None
         if have == wanted:
-            print(f"database: reusing {path.relative_to(ROOT)}", flush=True)
+            print(f"database: reusing {os.path.relpath(path, ROOT)}", flush=True)
             return path
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)
@@ -101,7 +101,7 @@ def prepare_sqlite(args: argparse.Namespace) -> Path:
     with sqlite3.connect(path) as conn:
         conn.execute(f"CREATE TABLE {web.MARKER} (key text PRIMARY KEY, value text)")
         conn.executemany(f"INSERT INTO {web.MARKER} VALUES (?, ?)", list(wanted.items()))
-    print(f"database: {path.relative_to(ROOT)} loaded in {time.perf_counter() - t0:.0f}s")
+    print(f"database: {os.path.relpath(path, ROOT)} loaded in {time.perf_counter() - t0:.0f}s")
     return path
 
 
@@ -630,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'ratio app / engine in app db':28} {total / engine['engine']:9.2f}")
     print(
         f"published: {app['opened']:,} open tiers, {app['agreeing']:,} equal to the results;"
-        f" results in {out.relative_to(ROOT)}"
+        f" results in {os.path.relpath(out, ROOT)}"
     )
     status = 0
     if args.compare:

@@ -75,7 +75,7 @@ def demo_data(
     target = cache / key
     done = target / ".complete"
     if done.exists() and not regenerate:
-        print(f"data: reusing {target.relative_to(ROOT)}", flush=True)
+        print(f"data: reusing {os.path.relpath(target, ROOT)}", flush=True)
         return target
     shutil.rmtree(target, ignore_errors=True)
     for stale in cache.glob(f"c{customers}_s{seed}{suffix}_*"):  # made by an older generator
@@ -92,7 +92,7 @@ def demo_data(
             raise SystemExit(f"tiering.demo.generate_demo did not write {name} in {tmp}")
     (tmp / ".complete").write_text(f"{dt.datetime.now().isoformat()}\n")
     tmp.rename(target)
-    print(f"data: generated in {time.perf_counter() - t0:.1f}s -> {target.relative_to(ROOT)}")
+    print(f"data: generated in {time.perf_counter() - t0:.1f}s -> {os.path.relpath(target, ROOT)}")
     return target
 
 

@@ -126,7 +126,7 @@ def demo_workbook(customers: int, seed: int = 1, cache: Path = CACHE, regenerate
     key = f"c{customers}_s{seed}_{hashlib.sha256(source).hexdigest()[:10]}"
     target = cache / key / "customers.xlsx"
     if target.exists() and not regenerate:
-        print(f"data: reusing {target.relative_to(ROOT)}", flush=True)
+        print(f"data: reusing {os.path.relpath(target, ROOT)}", flush=True)
         return target
     for stale in cache.glob(f"c{customers}_s{seed}_*"):  # made by an older generator
         shutil.rmtree(stale, ignore_errors=True)
@@ -141,7 +141,7 @@ def demo_workbook(customers: int, seed: int = 1, cache: Path = CACHE, regenerate
     target.parent.mkdir(parents=True)
     files.customers.rename(target)
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"data: generated in {time.perf_counter() - t0:.1f}s -> {target.relative_to(ROOT)}")
+    print(f"data: generated in {time.perf_counter() - t0:.1f}s -> {os.path.relpath(target, ROOT)}")
     return target
 
 

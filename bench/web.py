@@ -184,7 +184,9 @@ def engine_results(data: Path) -> tuple[Path, Path]:
         cmd = [*engine_command(), "evaluate", str(rules), *io_args, *extra, "--out", str(tmp)]
         subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         tmp.rename(out)
-        print(f"engine: {time.perf_counter() - t0:.1f}s -> {out.relative_to(ROOT)}", flush=True)
+        print(
+            f"engine: {time.perf_counter() - t0:.1f}s -> {os.path.relpath(out, ROOT)}", flush=True
+        )
     return previous, current
 
 
