@@ -27,8 +27,9 @@ Then, each in a fresh process under ``bench/_measure.py`` (wall time and peak RS
   (the draft's tiers become the open tiers) as the web app runs them, with ``--overrides``
   overrides set first. Then, in another process, its results (code, tier, score, reason,
   details...) are written to ``bench/.data/app_<database>_c<N>_<label>.parquet`` and the
-  publication is undone (the new evaluation's tiers and results deleted, the closed tiers
-  reopened), so every run starts from the same state.
+  publication is undone (``storage.withdraw_tiers``: the tiers it opened deleted, those it
+  closed reopened, the grace counts given back; then its results deleted), so every run
+  starts from the same state.
 
 It prints seconds per step, the ratio app / engine and the peak RSS of each process (the
 database server's own memory is not included). No timed assertions; the exit status is 1 when
@@ -268,6 +269,7 @@ def reset(version) -> None:
     SQL: the ORM's delete would load a million rows into Python first)."""
     from django.db import connection, transaction
 
+    from tiering_web.evaluations import storage
     from tiering_web.evaluations.models import (
         Evaluation,
         EvaluationResult,
@@ -280,11 +282,16 @@ def reset(version) -> None:
         Evaluation.objects.filter(ruleset_version=version, as_of=AS_OF).values_list("id", flat=True)
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        published = Evaluation.objects.filter(pk__in=ids, status=Evaluation.Status.PUBLISHED)
+        for evaluation in published.select_related("ruleset_version__ruleset"):
+            # the app's own undo: the tiers it opened deleted, those it closed reopened,
+            # the grace counts it carried over given back (the earlier code's publications,
+            # which closed every tier, are undone by it as well)
+            storage.withdraw_tiers(evaluation, Evaluation.in_force(ruleset, exclude=evaluation))
         for model in (TierAssignment, EvaluationResult):
             for pk in ids:
                 cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE evaluation_id = %s", [pk])
         Evaluation.objects.filter(pk__in=ids).delete()
-        TierAssignment.objects.filter(ruleset=ruleset, valid_to=AS_OF).update(valid_to=None)
         Override.objects.filter(ruleset=ruleset, reason=OVERRIDE_REASON).delete()
     if connection.vendor == "postgresql":
         # the deleted and reopened rows leave dead tuples and half-empty index pages behind:
@@ -352,7 +359,7 @@ def export_results(evaluation, out: Path) -> None:
 
 
 def phase_app(args: argparse.Namespace) -> dict:
-
+    from tiering_web.audit.models import AuditEntry
     from tiering_web.evaluations.services import publish_evaluation, run_evaluation
 
     manager, version = bench_objects()
@@ -365,7 +372,9 @@ def phase_app(args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     publish_evaluation(manager, evaluation, "bench")
     published = time.perf_counter() - t0
-    return {"run": ran, "publish": published, "own_peak_mib": _own_peak_mib()}
+    entry = AuditEntry.objects.filter(action="evaluation.publish").latest("id")
+    moved = {k: entry.details.get(k) for k in ("closed", "opened", "kept", "grace")}
+    return {"run": ran, "publish": published, "own_peak_mib": _own_peak_mib(), "moved": moved}
 
 
 def _own_peak_mib() -> float | None:
@@ -388,13 +397,15 @@ def phase_export(args: argparse.Namespace) -> dict:
     with connection.cursor() as cursor:
         for table in (TierAssignment, EvaluationResult):  # fresh statistics for the join
             cursor.execute(f"ANALYZE {table._meta.db_table}")
+        # every open tier of the rule set, whichever publication opened it, against the
+        # run's result for the customer
         cursor.execute(
             "SELECT count(*), count(r.id) FROM evaluations_tierassignment a"
             " LEFT JOIN evaluations_evaluationresult r"
-            " ON r.evaluation_id = a.evaluation_id AND r.customer_id = a.customer_id"
+            " ON r.evaluation_id = %s AND r.customer_id = a.customer_id"
             " AND r.tier = a.tier"
-            " WHERE a.evaluation_id = %s AND a.valid_to IS NULL",
-            [evaluation.pk],
+            " WHERE a.ruleset_id = %s AND a.valid_to IS NULL",
+            [evaluation.pk, version.ruleset_id],
         )
         opened, agreeing = cursor.fetchone()
     export_results(evaluation, args.out)
@@ -619,6 +630,9 @@ def main(argv: list[str] | None = None) -> int:
     if app.get("own_peak_mib") is not None:
         print(f"{'  (its own VmHWM)':28} {'':9} {app['own_peak_mib']:8.0f} MiB")
     print(f"{'app: publish_evaluation':28} {app['publish']:9.1f}")
+    if app.get("moved"):
+        moved = ", ".join(f"{k} {v:,}" for k, v in app["moved"].items() if v is not None)
+        print(f"{'  (tier assignments)':28} {moved}")
     total = app["run"] + app["publish"]
     print(f"{'app: run + publish':28} {total:9.1f}")
     if "engine" in figures:

@@ -286,6 +286,22 @@ def test_manager_imports_evaluates_publishes_and_reads_why(
     assert distribution == {"A": "1", "B": "2", "C": "2"}, distribution
     s.shot("dashboard")
 
+    # the publication in force can be withdrawn, with a reason: the tiers go away again
+    s.goto(f"/evaluations/{evaluation.pk}/")
+    see(page.locator("#withdrawal h2")).to_have_text("撤回本次发布")
+    page.fill("#withdraw-form textarea", "评估日期选错")
+    page.check("#withdraw-form input[type=checkbox]")
+    s.shot("evaluation-withdraw")
+    page.click("#withdraw-form button[type=submit]")
+    see(page.locator("#evaluation-facts")).to_contain_text("已撤回")
+    see(page.locator("#evaluation-facts")).to_contain_text("评估日期选错")
+    see(page.locator("#withdrawal")).to_have_count(0)
+    s.shot("evaluation-withdrawn")
+    evaluation.refresh_from_db()
+    assert evaluation.status == Evaluation.Status.WITHDRAWN
+    s.goto("/customers/")
+    see(page.locator("#customer-table .tier")).to_have_count(0)
+
     assert s.problems == []
     # htmx and plotly.js came from the app itself, nothing from a CDN
     assert s.foreign == []

@@ -40,7 +40,11 @@ from tiering_web.accountwork.services import (
 from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.models import Evaluation, TierAssignment
-from tiering_web.evaluations.services import publish_evaluation, run_evaluation
+from tiering_web.evaluations.services import (
+    publish_evaluation,
+    run_evaluation,
+    withdraw_evaluation,
+)
 from tiering_web.policies.services import do_approve_policy_version, do_save_policy_version
 from tiering_web.rulesets.services import do_set_primary
 
@@ -223,6 +227,39 @@ def test_a_later_publication_supersedes_waiting_proposals(manager, people, custo
     ) == {"superseded"}
     waiting = AssignmentProposal.objects.filter(status="proposed")
     assert {p.evaluation_id for p in waiting} == {q4.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_withdrawing_a_publication_withdraws_its_waiting_proposals(
+    manager, people, customers, version
+):
+    """Given Q4's proposals waiting (one accepted), when Q4 is withdrawn, then the waiting
+    ones are 'withdrawn' and cannot be accepted, the accepted one stays accepted, and a
+    withdrawal before the worker ran leaves no proposals at all."""
+    do_set_primary(manager, version.ruleset, "test")
+    rows = [{"tier": "A", "dedicated_manager": True}, {"tier": "B"}, {"tier": "C"}]
+    saved = do_save_policy_version(manager, version.ruleset, dt.date(2026, 1, 1), rows, "x")
+    do_approve_policy_version(manager, saved, "ok")
+    do_save_manager_profile(manager, people["li"], 1, {"A": 5}, "x")
+    q4 = published(manager, version, NEXT_QUARTER)
+    first, *rest = AssignmentProposal.objects.filter(evaluation=q4).order_by("position")
+    assert rest, "the test needs two proposals"
+    decide_proposal(manager, first, True, "ok")
+
+    withdraw_evaluation(manager, q4, "wrong quarter")
+
+    statuses = dict(AssignmentProposal.objects.filter(evaluation=q4).values_list("pk", "status"))
+    assert statuses[first.pk] == "accepted"
+    assert {statuses[p.pk] for p in rest} == {"withdrawn"}
+    with pytest.raises(ValidationError):
+        decide_proposal(manager, rest[0], True, "too late")
+    entry = AuditEntry.objects.get(action="accountwork.withdraw")
+    assert entry.details["proposals"] == len(rest)
+
+    again = publish_evaluation(manager, run_evaluation(manager, version, NEXT_QUARTER))
+    withdraw_evaluation(manager, again, "before the worker")
+    run_worker()
+    assert not AssignmentProposal.objects.filter(evaluation=again).exists()
 
 
 # the algorithm's invariants on random cases (no database)

@@ -12,7 +12,7 @@ from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.models import Transaction
 from tiering_web.customers.services import do_update_customer
 from tiering_web.evaluations.models import Evaluation, TierAssignment
-from tiering_web.evaluations.services import run_evaluation
+from tiering_web.evaluations.services import publish_evaluation, run_evaluation
 from tiering_web.rulesets.services import do_set_primary
 
 from .conftest import AS_OF, EXPECTED, THRESHOLDS
@@ -66,6 +66,7 @@ def test_openapi_is_served_and_lists_the_endpoints():
         "/api/evaluations/",
         "/api/evaluations/{evaluation_id}/results",
         "/api/evaluations/{evaluation_id}/publish",
+        "/api/evaluations/{evaluation_id}/withdraw",
         "/api/overrides/",
     ):
         assert path in schema["paths"], path
@@ -118,6 +119,7 @@ MATRIX = {
     "run an evaluation": {A: 201, M: 201, AM: 403, AN: 201},
     "publish": {A: 200, M: 200, AM: 403, AN: 403},
     "discard": {A: 200, M: 200, AM: 403, AN: 403},
+    "withdraw": {A: 200, M: 200, AM: 403, AN: 403},
     "set an override": {A: 200, M: 200, AM: 403, AN: 403},
 }
 
@@ -142,7 +144,7 @@ def call(client, endpoint, version, draft):
     if endpoint == "run an evaluation":
         body = {"ruleset_version": version.pk, "as_of": AS_OF.isoformat()}
         return client.post("/api/evaluations/", body, content_type=json)
-    if endpoint in ("publish", "discard"):
+    if endpoint in ("publish", "discard", "withdraw"):
         url = f"/api/evaluations/{draft.pk}/{endpoint}"
         return client.post(url, {"reason": "r"}, content_type=json)
     if endpoint == "set an override":
@@ -165,8 +167,10 @@ def test_role_matrix(role, endpoint, users, owned, version):
     draft evaluation, when the role calls the endpoint, then the status is the matrix's
     (an account manager gets 404 for a customer not theirs: its existence is private)."""
     draft = None
-    if endpoint in ("publish", "discard"):
+    if endpoint in ("publish", "discard", "withdraw"):
         draft = run_evaluation(users[Role.MANAGER], version, AS_OF)
+    if endpoint == "withdraw":
+        draft = publish_evaluation(users[Role.MANAGER], draft)
     response = call(client_for(users[role]), endpoint, version, draft)
     assert response.status_code == MATRIX[endpoint][role], response.content
     if response.status_code in (403, 404):

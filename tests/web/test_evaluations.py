@@ -62,13 +62,20 @@ def test_running_an_evaluation_grades_every_customer_in_the_app_database(
 
 def test_publishing_opens_tiers_and_a_later_one_closes_them(manager, customers, version):
     """Given a published evaluation, when C4 buys more and a second evaluation a quarter
-    later is published, then every customer has two assignments, the first closed on the
-    second's date, C4's change is 'up', and the tier as of a past date is the old one."""
+    later is published, then only C4's assignment is closed (on the second's date, by the
+    second) and a new one opened; the five who keep their tier keep one open assignment
+    from the first date; C4's change is 'up', and the tier as of a past date is the old one."""
     ruleset = version.ruleset
     first = publish_evaluation(manager, run_evaluation(manager, version, AS_OF), "Q3")
     assert first.status == Evaluation.Status.PUBLISHED
     assert first.published_by == manager and first.published_at is not None
     assert open_tiers(ruleset) == EXPECTED
+    entry = AuditEntry.objects.filter(action="evaluation.publish").latest("id")
+    assert {k: entry.details[k] for k in ("closed", "opened", "kept")} == {
+        "closed": 0,
+        "opened": 6,
+        "kept": 0,
+    }
 
     Transaction.objects.create(
         customer=customers["C4"], date=dt.date(2026, 11, 15), amount=Decimal("90000.00")
@@ -79,18 +86,28 @@ def test_publishing_opens_tiers_and_a_later_one_closes_them(manager, customers, 
     publish_evaluation(manager, second, "Q4")
 
     assert open_tiers(ruleset) == {**EXPECTED, "C4": "A"}
-    for customer in customers.values():
+    for code, customer in customers.items():
         history = list(TierAssignment.objects.filter(customer=customer).order_by("valid_from"))
-        assert len(history) == 2
-        assert (history[0].valid_from, history[0].valid_to) == (AS_OF, NEXT_QUARTER)
-        assert (history[1].valid_from, history[1].valid_to) == (NEXT_QUARTER, None)
+        periods = [(a.tier, a.valid_from, a.valid_to, a.evaluation_id) for a in history]
+        if code == "C4":
+            assert periods == [
+                ("C", AS_OF, NEXT_QUARTER, first.pk),
+                ("A", NEXT_QUARTER, None, second.pk),
+            ]
+            assert history[0].closed_by_id == second.pk
+        else:
+            assert periods == [(EXPECTED[code], AS_OF, None, first.pk)]
     in_october = TierAssignment.objects.get(
         customer=customers["C4"], valid_from__lte="2026-10-15", valid_to__gt="2026-10-15"
     )
     assert in_october.tier == "C"
     entry = AuditEntry.objects.filter(action="evaluation.publish").latest("id")
     assert (entry.actor, entry.reason) == (manager, "Q4")
-    assert (entry.details["closed"], entry.details["opened"]) == (6, 6)
+    assert {k: entry.details[k] for k in ("closed", "opened", "kept")} == {
+        "closed": 1,
+        "opened": 1,
+        "kept": 5,
+    }
 
 
 def test_a_constraint_violation_halfway_leaves_the_previous_tiers(manager, customers, version):

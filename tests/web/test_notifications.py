@@ -34,7 +34,11 @@ from tiering_web.accounts.models import Role
 from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.models import Customer, Transaction
 from tiering_web.evaluations.schedules import do_create_schedule
-from tiering_web.evaluations.services import publish_evaluation, run_evaluation
+from tiering_web.evaluations.services import (
+    publish_evaluation,
+    run_evaluation,
+    withdraw_evaluation,
+)
 from tiering_web.notifications import sending, services
 from tiering_web.notifications.models import (
     Channel,
@@ -330,6 +334,26 @@ def test_publication_mails_customers_in_their_language_with_their_benefits(
     assert "客户C1 的客户等级调整为 C" in sms["13800000001"]["body"]
     assert sms["+8613900000004"]["language"] == "en"
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
+
+
+def test_withdrawing_a_publication_withdraws_its_messages_not_sent(company, manager, smtp, gateway):
+    """Given Q4 published and its messages queued but not sent, when Q4 is withdrawn,
+    then they are 'withdrawn' (audited), the worker sends none of them, and the queuing
+    task that was still waiting queues nothing for the withdrawn publication."""
+    q4 = publish_q4(manager, company["version"])
+    queued = services.queue_publication(q4)
+    assert queued.queued > 0
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.PENDING}
+
+    withdraw_evaluation(manager, q4, "published too early")
+    run_worker()
+
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.WITHDRAWN}
+    assert Message.objects.count() == queued.queued
+    assert smtp.received == [] and gateway.requests == []
+    entry = AuditEntry.objects.get(action="notifications.withdraw")
+    assert entry.details["messages"] == queued.queued
+    assert services.queue_publication(q4).queued == 0
 
 
 def test_account_managers_get_one_digest_each(company, manager, smtp, gateway):

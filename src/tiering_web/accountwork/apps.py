@@ -9,11 +9,19 @@ def _on_published(sender, evaluation, actor=None, **kwargs):
     propose_in_background.enqueue(evaluation.pk, getattr(actor, "pk", None))
 
 
+def _on_withdrawn(sender, evaluation, actor=None, **kwargs):
+    """The proposals of a withdrawn publication still waiting can no longer be accepted."""
+    from tiering_web.accountwork.services import withdraw_proposals
+
+    withdraw_proposals(evaluation, actor)
+
+
 class AccountWorkConfig(AppConfig):
     name = "tiering_web.accountwork"
     verbose_name = _("Account managers' work")
 
     def ready(self):
-        from tiering_web.evaluations.signals import evaluation_published
+        from tiering_web.evaluations.signals import evaluation_published, evaluation_withdrawn
 
         evaluation_published.connect(_on_published, dispatch_uid="accountwork.propose")
+        evaluation_withdrawn.connect(_on_withdrawn, dispatch_uid="accountwork.withdraw")

@@ -63,6 +63,7 @@ class AssignmentProposal(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
         SUPERSEDED = "superseded", _("Superseded by a later evaluation")
+        WITHDRAWN = "withdrawn", _("Withdrawn with its evaluation")
 
     evaluation = models.ForeignKey(
         Evaluation,

@@ -243,6 +243,22 @@ def propose_assignments(evaluation: Evaluation, actor=None) -> list[AssignmentPr
     return made
 
 
+def withdraw_proposals(evaluation: Evaluation, actor=None) -> int:
+    """Mark the waiting proposals of a withdrawn publication ``withdrawn`` (called inside
+    the withdrawal's transaction; decided ones stay as they were decided). Returns how
+    many; the audit entry is written only when there were some."""
+    withdrawn = AssignmentProposal.objects.filter(
+        evaluation=evaluation, status=AssignmentProposal.Status.PROPOSED
+    ).update(
+        status=AssignmentProposal.Status.WITHDRAWN,
+        decided_by=actor if actor is not None and actor.pk is not None else None,
+        decided_at=timezone.now(),
+    )
+    if withdrawn:
+        record(actor, "accountwork.withdraw", evaluation, "", proposals=withdrawn)
+    return withdrawn
+
+
 def decide_proposal(actor, proposal: AssignmentProposal, accept: bool, reason: str):
     """Accept (the customer moves to the proposed owner, through :func:`do_transfer_owner`)
     or reject a waiting proposal, with a reason.
@@ -492,8 +508,9 @@ class Generated:
 
 def _tier_starts(ruleset: RuleSet, tier: str, customer_ids: list[int]) -> dict[int, dt.date]:
     """When each customer's current run in ``tier`` began: the end of their last period in
-    another tier, else their first tier. (Every publication opens a new assignment even
-    when the tier stays, so the open one's ``valid_from`` is not the start.)"""
+    another tier, else their first tier. (Assignments written before 2026-12 were opened
+    by every publication even when the tier stayed, so the open one's ``valid_from`` is
+    not always the start; this reads both shapes alike.)"""
     starts: dict[int, dt.date] = {}
     history = TierAssignment.objects.filter(ruleset=ruleset)
     for i in range(0, len(customer_ids), _BATCH):

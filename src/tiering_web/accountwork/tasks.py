@@ -15,7 +15,10 @@ from tiering_web.evaluations.models import Evaluation
 @task()
 def propose_in_background(evaluation_id: int, actor_id: int | None) -> int:
     """Propose the (re)assignments after evaluation ``evaluation_id`` was published by
-    ``actor_id``; returns the number of proposals."""
+    ``actor_id``; returns the number of proposals (none when the publication was
+    withdrawn before the worker got to it)."""
     evaluation = Evaluation.objects.get(pk=evaluation_id)
+    if evaluation.status == Evaluation.Status.WITHDRAWN:
+        return 0
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return len(propose_assignments(evaluation, actor))

@@ -26,8 +26,8 @@ from tiering_web.customers.services import (
     do_update_customer,
     do_upsert_transactions,
 )
-from tiering_web.evaluations.explanations import reason_in
-from tiering_web.evaluations.models import EvaluationResult, TierAssignment
+from tiering_web.evaluations.explanations import explaining_results, reason_in
+from tiering_web.evaluations.models import TierAssignment
 
 router = Router(tags=["customers"])
 transactions_router = Router(tags=["transactions"])
@@ -202,25 +202,24 @@ class CurrentTierOut(Schema):
     ruleset: str
     primary: bool
     tier: str
-    valid_from: dt.date
-    evaluation_id: int
-    explanation: FactorOut | None
+    valid_from: dt.date = Field(description="the day the customer came into this tier")
+    evaluation_id: int = Field(description="the published evaluation that gave the tier")
+    explanation: FactorOut | None = Field(
+        description="the result of the publication in force, which kept or gave the tier"
+    )
 
 
 @router.get("/{code}/tiers", response=list[CurrentTierOut])
 def current_tiers(request, code: str):
-    """The customer's current tier under each rule set, with the why from the published
-    evaluation that set it."""
+    """The customer's current tier under each rule set, since when, and the why from the
+    rule set's publication in force."""
     customer = _customer(request, code)
-    assignments = TierAssignment.objects.filter(
-        customer=customer, valid_to__isnull=True
-    ).select_related("ruleset")
-    results = {
-        r.evaluation_id: r
-        for r in EvaluationResult.objects.filter(
-            customer=customer, evaluation_id__in=[a.evaluation_id for a in assignments]
+    assignments = list(
+        TierAssignment.objects.filter(customer=customer, valid_to__isnull=True).select_related(
+            "ruleset"
         )
-    }
+    )
+    results = explaining_results(customer, assignments)
     return [
         {
             "ruleset_id": a.ruleset_id,
@@ -229,7 +228,7 @@ def current_tiers(request, code: str):
             "tier": a.tier,
             "valid_from": a.valid_from,
             "evaluation_id": a.evaluation_id,
-            "explanation": results.get(a.evaluation_id),
+            "explanation": results.get(a.pk),
         }
         for a in sorted(assignments, key=lambda a: (not a.ruleset.is_primary, a.ruleset.name))
     ]

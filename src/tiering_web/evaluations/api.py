@@ -27,6 +27,7 @@ from tiering_web.evaluations.services import (
     publish_evaluation,
     queue_evaluation,
     run_evaluation,
+    withdraw_evaluation,
 )
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
@@ -217,6 +218,17 @@ def discard(request, evaluation_id: int, payload: ReasonIn):
     if not can_publish(request.auth):
         raise PermissionDenied("you may not discard evaluations")
     evaluation = discard_evaluation(request.auth, _evaluation(evaluation_id), payload.reason)
+    return _evaluation_out(_evaluation(evaluation.pk), request.auth)
+
+
+@router.post("/{evaluation_id}/withdraw", response=EvaluationOut)
+def withdraw(request, evaluation_id: int, payload: ReasonIn):
+    """Withdraw the rule set's publication in force: the tiers it changed go back to what
+    they were before it, all or nothing. A reason is required; only the latest
+    publication of a rule set can be withdrawn."""
+    if not can_publish(request.auth):
+        raise PermissionDenied("you may not withdraw evaluations")
+    evaluation = withdraw_evaluation(request.auth, _evaluation(evaluation_id), payload.reason)
     return _evaluation_out(_evaluation(evaluation.pk), request.auth)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiering_web.customers.models import Customer
-from tiering_web.evaluations.models import EvaluationResult, TierAssignment
+from tiering_web.evaluations.models import Evaluation, EvaluationResult, TierAssignment
 from tiering_web.rulesets.models import RuleSet
 
 
@@ -50,6 +50,31 @@ def split_details(details: dict[str, Any]) -> tuple[list[Factor], dict[str, Any]
     return factors, values
 
 
+def explaining_results(
+    customer: Customer, assignments: list[TierAssignment]
+) -> dict[int, EvaluationResult]:
+    """Assignment id → the result that explains it today: the customer's result in the
+    rule set's publication in force (which kept or gave the tier), else in the
+    evaluation that opened the assignment. Two queries per rule set at most."""
+    wanted: dict[int, list[int]] = {}
+    for assignment in assignments:
+        in_force = Evaluation.in_force(assignment.ruleset)
+        order = [e for e in (in_force and in_force.pk, assignment.evaluation_id) if e]
+        wanted[assignment.pk] = order
+    found = {
+        r.evaluation_id: r
+        for r in EvaluationResult.objects.filter(
+            customer=customer, evaluation_id__in={e for o in wanted.values() for e in o}
+        )
+    }
+    explained = {}
+    for pk, order in wanted.items():
+        result = next((found[e] for e in order if e in found), None)
+        if result is not None:
+            explained[pk] = result
+    return explained
+
+
 def customer_tiers(customer: Customer) -> list[CurrentTier]:
     """The customer's open tiers, primary rule set first, each with its explanation."""
     assignments = list(
@@ -57,15 +82,10 @@ def customer_tiers(customer: Customer) -> list[CurrentTier]:
         .select_related("ruleset", "evaluation")
         .order_by("-ruleset__is_primary", "ruleset__name")
     )
-    results = {
-        r.evaluation_id: r
-        for r in EvaluationResult.objects.filter(
-            customer=customer, evaluation_id__in=[a.evaluation_id for a in assignments]
-        )
-    }
+    results = explaining_results(customer, assignments)
     tiers = []
     for assignment in assignments:
-        result = results.get(assignment.evaluation_id)
+        result = results.get(assignment.pk)
         details = result.details if result else {}
         factors, values = split_details(details)
         tiers.append(

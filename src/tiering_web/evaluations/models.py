@@ -68,7 +68,8 @@ class Evaluation(models.Model):
     A run started from the pages or a schedule is first ``queued``, then ``running`` in the
     background worker, and ends ``failed`` (with the engine's message in English and
     Chinese) or as a ``draft`` that a manager reviews, then publishes (its tiers become the
-    customers' current tiers) or discards."""
+    customers' current tiers) or discards. The latest publication of a rule set can be
+    ``withdrawn`` (the tiers it changed go back to what they were before it)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -77,6 +78,7 @@ class Evaluation(models.Model):
         DRAFT = "draft", _("Draft")
         PUBLISHED = "published", _("Published")
         DISCARDED = "discarded", _("Discarded")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     ruleset_version = models.ForeignKey(
         RuleSetVersion,
@@ -139,6 +141,17 @@ class Evaluation(models.Model):
     def ruleset(self) -> RuleSet:
         return self.ruleset_version.ruleset
 
+    @classmethod
+    def in_force(cls, ruleset: RuleSet, exclude: "Evaluation | None" = None):
+        """The rule set's publication in force: the published evaluation of the latest
+        date (of two on one date, the later published), None before the first."""
+        published = cls.objects.filter(
+            ruleset_version__ruleset=ruleset, status=cls.Status.PUBLISHED
+        )
+        if exclude is not None:
+            published = published.exclude(pk=exclude.pk)
+        return published.order_by("-as_of", "-published_at", "-id").first()
+
     @property
     def is_pending(self) -> bool:
         """Queued or running: the results are not there yet."""
@@ -196,8 +209,17 @@ class EvaluationResult(models.Model):
 
 class TierAssignment(models.Model):
     """A customer's tier under a rule set for a period: ``valid_from`` up to, not including,
-    ``valid_to`` (open while ``valid_to`` is null). Publishing an evaluation closes the open
-    ones and opens new ones, so a report for a past date reads the tiers of that date."""
+    ``valid_to`` (open while ``valid_to`` is null), so a report for a past date reads the
+    tiers of that date.
+
+    Publishing an evaluation closes the open assignments whose tier it changes (and those
+    of customers it does not grade), recording itself in ``closed_by``, and opens one for
+    each customer whose tier changed or who had none; a customer who keeps the tier keeps
+    the assignment, only its ``grace_count`` follows the evaluation. So ``valid_from`` is
+    the day the customer came into the tier and ``evaluation`` the evaluation that put
+    them there (the latest published evaluation of the rule set holds the current why).
+    Assignments written before 2026-12 were opened by every publication, tier changed or
+    not; both read the same."""
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tiers"
@@ -219,9 +241,19 @@ class TierAssignment(models.Model):
         on_delete=models.PROTECT,
         related_name="assignments",
     )
-    #: the result's grace count, copied when published: the next evaluation starts from
-    #: it without reading a million results' details
+    #: the latest published result's grace count (copied when published): the next
+    #: evaluation starts from it without reading a million results' details
     grace_count = models.PositiveIntegerField(_("grace count"), default=0, db_default=0)
+    #: the publication that closed it (withdrawing that publication reopens it)
+    closed_by = models.ForeignKey(
+        Evaluation,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("tier assignment")

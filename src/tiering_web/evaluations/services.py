@@ -19,7 +19,7 @@ from tiering_web.customers.models import Customer
 from tiering_web.evaluations import storage
 from tiering_web.evaluations.adapters import by_primary_key, engine_inputs
 from tiering_web.evaluations.models import Evaluation, Override, TierAssignment
-from tiering_web.evaluations.signals import evaluation_published
+from tiering_web.evaluations.signals import evaluation_published, evaluation_withdrawn
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
 
@@ -260,20 +260,31 @@ def _locked_draft(evaluation: Evaluation) -> Evaluation:
     return locked
 
 
+def _lock(ruleset: RuleSet) -> None:
+    """One publication or withdrawal of a rule set at a time: the second waits here for
+    the first to commit (a row lock on PostgreSQL; SQLite writes one at a time anyway)."""
+    list(RuleSet.objects.select_for_update().filter(pk=ruleset.pk).values_list("pk"))
+
+
 def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evaluation:
     """Make a draft's tiers the customers' current tiers, all or nothing.
 
-    In one transaction: close every open tier assignment of the rule set at ``as_of``, open
-    one per result, mark the evaluation published by ``actor`` and write the audit entry.
-    Any failure rolls all of it back, leaving the previous tiers and the draft as they were.
-    The tiers move in the database (an UPDATE, an INSERT ... SELECT from the results and a
-    GROUP BY for the audit's counts): a million customers never pass through Python.
+    In one transaction: close, as of ``as_of``, the open tier assignments of the rule set
+    whose tier the draft changes, open one where the tier changed or the customer had
+    none (:func:`storage.publish_tiers`), mark the evaluation published by ``actor`` and
+    write the audit entry. Refused when a publication of a later date is in force. Any
+    failure rolls all of it back, leaving the previous tiers and the draft as they were.
+    A million customers never pass through Python.
     """
     with transaction.atomic():
         evaluation = _locked_draft(evaluation)
         ruleset = evaluation.ruleset
-        current = TierAssignment.objects.filter(ruleset=ruleset, valid_to__isnull=True)
-        if current.filter(valid_from__gt=evaluation.as_of).exists():
+        _lock(ruleset)
+        latest = Evaluation.in_force(ruleset)
+        later_tiers = TierAssignment.objects.filter(
+            ruleset=ruleset, valid_to__isnull=True, valid_from__gt=evaluation.as_of
+        )
+        if (latest is not None and latest.as_of > evaluation.as_of) or later_tiers.exists():
             raise ValidationError(
                 {
                     "as_of": ValidationError(
@@ -281,28 +292,76 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
                     )
                 }
             )
-        closed = current.update(valid_to=evaluation.as_of)
-        opened = storage.open_tiers(evaluation)
+        counts = storage.publish_tiers(evaluation)
         changes = storage.change_counts(evaluation)
         evaluation.status = Evaluation.Status.PUBLISHED
         evaluation.published_by = actor
         evaluation.published_at = timezone.now()
         evaluation.save(update_fields=["status", "published_by", "published_at"])
-        record(
-            actor,
-            "evaluation.publish",
-            evaluation,
-            reason,
-            closed=closed,
-            opened=opened,
-            changes=changes,
-        )
+        record(actor, "evaluation.publish", evaluation, reason, **counts, changes=changes)
         transaction.on_commit(
             lambda: evaluation_published.send_robust(
                 sender=Evaluation, evaluation=evaluation, actor=actor
             )
         )
     return evaluation
+
+
+def withdraw_evaluation(actor, evaluation: Evaluation, reason: str) -> Evaluation:
+    """Withdraw the publication in force of a rule set (a wrong date, the wrong rules):
+    the tiers it changed go back to what they were before it, all or nothing, and it is
+    marked ``withdrawn``; its results stay for reference. Only the latest publication
+    can be withdrawn (an earlier one's tiers were since replaced), and a reason is
+    required; the audit entry records how many tiers moved back. Receivers of
+    ``evaluation_withdrawn`` withdraw what the publication started, in the same
+    transaction (its waiting assignment proposals); the messages already sent for it are
+    not recalled."""
+    if not (reason or "").strip():
+        raise ValidationError(
+            {"reason": ValidationError(_("A reason is required."), code="required")}
+        )
+    with transaction.atomic():
+        locked = (
+            Evaluation.objects.select_for_update()
+            .select_related("ruleset_version__ruleset")
+            .get(pk=evaluation.pk)
+        )
+        ruleset = locked.ruleset
+        _lock(ruleset)
+        if locked.status != Evaluation.Status.PUBLISHED:
+            raise ValidationError(
+                {
+                    "status": ValidationError(
+                        _("Only a published evaluation can be withdrawn."), code="status"
+                    )
+                }
+            )
+        if Evaluation.in_force(ruleset) != locked:
+            raise ValidationError(
+                {
+                    "status": ValidationError(
+                        _(
+                            "Only the latest publication of a rule set can be withdrawn: "
+                            "withdraw the later ones first."
+                        ),
+                        code="not_latest",
+                    )
+                }
+            )
+        previous = Evaluation.in_force(ruleset, exclude=locked)
+        counts = storage.withdraw_tiers(locked, previous)
+        locked.status = Evaluation.Status.WITHDRAWN
+        locked.save(update_fields=["status"])
+        record(
+            actor,
+            "evaluation.withdraw",
+            locked,
+            reason,
+            **counts,
+            restored=previous.pk if previous else None,
+        )
+        evaluation_withdrawn.send(sender=Evaluation, evaluation=locked, actor=actor)
+    return locked
 
 
 def discard_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evaluation:

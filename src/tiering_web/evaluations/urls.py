@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:pk>/status/", views.evaluation_status, name="evaluation_status"),
     path("<int:pk>/publish/", views.evaluation_publish, name="evaluation_publish"),
     path("<int:pk>/discard/", views.evaluation_discard, name="evaluation_discard"),
+    path("<int:pk>/withdraw/", views.evaluation_withdraw, name="evaluation_withdraw"),
     path("<int:pk>/export/", views.evaluation_export, name="evaluation_export"),
 ]

@@ -20,6 +20,7 @@ from tiering_web.accounts.permissions import (
     sees_contacts,
     visible_customers,
 )
+from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.pagination import CappedPaginator
 from tiering_web.evaluations.explanations import split_details
 from tiering_web.evaluations.exports import FORMATS, change_label, export_results
@@ -30,6 +31,7 @@ from tiering_web.evaluations.services import (
     discard_evaluation,
     publish_evaluation,
     queue_evaluation,
+    withdraw_evaluation,
 )
 
 PER_PAGE = 50
@@ -118,7 +120,23 @@ def _detail_context(request, evaluation: Evaluation, **forms) -> dict:
         "can_publish": can_publish(request.user),
         "publish_form": forms.get("publish_form") or ReasonForm(prefix="publish"),
         "discard_form": forms.get("discard_form") or ReasonForm(prefix="discard"),
+        "withdraw_form": forms.get("withdraw_form") or ReasonForm(prefix="withdraw"),
+        "can_withdraw": (
+            can_publish(request.user)
+            and evaluation.status == Evaluation.Status.PUBLISHED
+            and Evaluation.in_force(evaluation.ruleset) == evaluation
+        ),
     }
+    if evaluation.status == Evaluation.Status.WITHDRAWN:
+        context["withdrawal"] = (
+            AuditEntry.objects.filter(
+                action="evaluation.withdraw",
+                object_type=Evaluation._meta.label_lower,
+                object_id=str(evaluation.pk),
+            )
+            .order_by("-at", "-id")
+            .first()
+        )
     if evaluation.is_pending or evaluation.status == Evaluation.Status.FAILED:
         return context
     results = _visible_results(request.user, evaluation)
@@ -205,6 +223,18 @@ def evaluation_publish(request, pk):
 @require_POST
 def evaluation_discard(request, pk):
     return _decide(request, pk, discard_evaluation, "discard", _("Discarded."))
+
+
+@login_required
+@require_POST
+def evaluation_withdraw(request, pk):
+    return _decide(
+        request,
+        pk,
+        withdraw_evaluation,
+        "withdraw",
+        _("Withdrawn: the tiers it changed are back to what they were before it."),
+    )
 
 
 @login_required

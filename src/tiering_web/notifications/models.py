@@ -147,7 +147,8 @@ class Message(models.Model):
     ``pending`` → ``sending`` (claimed by a worker until ``lease_until``) → ``sent``; a
     failed attempt makes it ``failed`` with ``next_attempt_at`` pushed back exponentially,
     and after :data:`.sending.MAX_ATTEMPTS` attempts ``dead`` (a manager may retry it from
-    the outbox page). ``cancelled``: the customer opted out before it was sent. A
+    the outbox page). ``cancelled``: the customer opted out before it was sent;
+    ``withdrawn``: the publication it announced was withdrawn before it was sent. A
     ``sending`` message whose lease has expired (its worker died) is claimed again."""
 
     class Status(models.TextChoices):
@@ -157,6 +158,7 @@ class Message(models.Model):
         FAILED = "failed", _("Failed, will retry")
         DEAD = "dead", _("Dead (gave up)")
         CANCELLED = "cancelled", _("Cancelled (opted out)")
+        WITHDRAWN = "withdrawn", _("Withdrawn with its evaluation")
 
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

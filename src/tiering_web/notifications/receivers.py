@@ -4,7 +4,7 @@ import logging
 
 from django.dispatch import receiver
 
-from tiering_web.evaluations.signals import evaluation_published
+from tiering_web.evaluations.signals import evaluation_published, evaluation_withdrawn
 
 logger = logging.getLogger(__name__)
 
@@ -21,3 +21,12 @@ def on_evaluation_published(sender, evaluation, actor=None, **kwargs):
     except Exception:
         logger.exception("could not queue the messages of evaluation %s", evaluation.pk)
         raise
+
+
+@receiver(evaluation_withdrawn, dispatch_uid="notifications.evaluation_withdrawn")
+def on_evaluation_withdrawn(sender, evaluation, actor=None, **kwargs):
+    """The withdrawn publication's messages not sent yet are withdrawn with it (inside its
+    transaction: a failure here undoes the withdrawal)."""
+    from tiering_web.notifications.services import withdraw_publication_messages
+
+    withdraw_publication_messages(evaluation, actor)

@@ -296,9 +296,28 @@ def queue_publication(evaluation: Evaluation) -> Queued:
             by_owner[customer.owner].append(result)
     messages += _digests(evaluation, by_owner, texts, outcome)
     with transaction.atomic():
+        # withdrawing locks the evaluation too: the messages are queued before a
+        # withdrawal (which then withdraws them) or not at all
+        still = Evaluation.objects.select_for_update().filter(
+            pk=evaluation.pk, status=Evaluation.Status.PUBLISHED
+        )
+        if not still.exists():
+            return Queued()
         outcome.add(_insert(messages))
         enqueue_sending()
     return outcome
+
+
+def withdraw_publication_messages(evaluation: Evaluation, actor=None) -> int:
+    """Withdraw the messages of a withdrawn publication not sent yet (pending, or failed
+    and waiting for a retry); called inside the withdrawal's transaction. One being sent
+    at this moment, or already sent, is not recalled. Returns how many."""
+    withdrawn = Message.objects.filter(
+        evaluation=evaluation, status__in=[Message.Status.PENDING, Message.Status.FAILED]
+    ).update(status=Message.Status.WITHDRAWN, lease_until=None, claim_token="")
+    if withdrawn:
+        record(actor, "notifications.withdraw", evaluation, "", messages=withdrawn)
+    return withdrawn
 
 
 def _digests(evaluation, by_owner, texts, outcome: Queued) -> list[Message]:
