@@ -162,3 +162,9 @@ EMAIL_USE_TLS = os.environ.get("TIERING_EMAIL_USE_TLS", "0").lower() in ("1", "t
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("TIERING_EMAIL_FROM", "tiering@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Evaluations --------------------------------------------------------------------------
+#   TIERING_AS_OF_HORIZON_DAYS   how many days after today an evaluation's as-of date may be
+#                                (default 0: not in the future; every path checks it, see
+#                                tiering_web.evaluations.domain.check_as_of)
+TIERING_AS_OF_HORIZON_DAYS = int(os.environ.get("TIERING_AS_OF_HORIZON_DAYS", "0"))

@@ -13,6 +13,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiering_web.settings")
 IBIS_SQLITE_PANDAS = "ignore:The 'future.infer_string' option is deprecated"
 
 
+#: "Today" for the evaluation rules in the web tests (as-of dates, override expiries), so
+#: that an override "until 2027-03-31" stays valid whenever the suite runs.
+TODAY = dt.date(2026, 11, 22)
+
+
+@pytest.fixture(autouse=True)
+def _evaluation_clock(settings, monkeypatch):
+    """The test ledger's evaluations run as of dates up to 2028: allow as-of dates ten
+    years after :data:`TODAY` (the tests of the rule set the horizon back to 0)."""
+    from tiering_web.evaluations import services
+
+    settings.TIERING_AS_OF_HORIZON_DAYS = 3650
+    monkeypatch.setattr(services, "today", lambda: TODAY)
+
+
 def pytest_collection_modifyitems(config, items):
     here = os.path.dirname(__file__)
     for item in items:

@@ -131,10 +131,11 @@ def test_run_page_queues_the_worker_computes_and_the_page_follows(manager, custo
     assert not TierAssignment.objects.exists()  # a draft changes no tier
 
 
-def test_run_form_names_the_bad_field(manager, customers, version):
+def test_run_form_names_the_bad_field(manager, customers, version, settings):
     """Given the run form, when the date is missing, malformed or in the future, or the
     version does not exist, then the form says which field is wrong and nothing is
     queued."""
+    settings.TIERING_AS_OF_HORIZON_DAYS = 0  # as in production
     client = login(manager)
     url = reverse("evaluation_run")
     cases = [

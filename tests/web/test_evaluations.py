@@ -9,7 +9,12 @@ from django.db import IntegrityError
 from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.models import Transaction
 from tiering_web.evaluations import services
-from tiering_web.evaluations.models import Evaluation, EvaluationResult, TierAssignment
+from tiering_web.evaluations.models import (
+    Evaluation,
+    EvaluationResult,
+    Override,
+    TierAssignment,
+)
 from tiering_web.evaluations.services import (
     discard_evaluation,
     do_set_override,
@@ -179,7 +184,15 @@ def test_overrides_flow_into_the_next_draft(manager, customers, version):
     C6 keeps its computed tier, and the override was audited."""
     ruleset = version.ruleset
     do_set_override(manager, customers["C5"], ruleset, "A", "战略客户", dt.date(2027, 3, 31))
-    do_set_override(manager, customers["C6"], ruleset, "A", "旧协议", dt.date(2026, 6, 30))
+    # set when it was valid, expired since (an expiry in the past cannot be set now)
+    Override.objects.create(
+        customer=customers["C6"],
+        ruleset=ruleset,
+        tier="A",
+        reason="旧协议",
+        expires=dt.date(2026, 6, 30),
+        created_by=manager,
+    )
 
     draft = run_evaluation(manager, version, AS_OF, lang="en")
     assert tiers(draft) == {**EXPECTED, "C5": "A"}

@@ -7,18 +7,16 @@ and records who did it and why; the next evaluation applies it until it expires.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tiering_web.accounts.permissions import can_override, visible_customers
+from tiering_web.evaluations import domain, services
 from tiering_web.evaluations.models import Override
 from tiering_web.evaluations.services import do_set_override
 from tiering_web.rulesets.models import RuleSet
@@ -40,10 +38,10 @@ class OverrideForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["ruleset"].queryset = RuleSet.objects.filter(versions__isnull=False).distinct()
 
-    def clean_expires(self) -> dt.date:
+    def clean_expires(self):
+        """The services' rule (:func:`.domain.check_expiry`), asked early with the others."""
         expires = self.cleaned_data["expires"]
-        if expires <= timezone.localdate():
-            raise ValidationError(_("The expiry must be after today."))
+        domain.check_expiry(expires, services.today())
         return expires
 
 

@@ -1,12 +1,15 @@
 import datetime as dt
 
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tiering_web.accounts.models import User
+from tiering_web.evaluations import domain
 from tiering_web.evaluations.models import Evaluation, Schedule
 from tiering_web.evaluations.schedules import period_start
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
@@ -25,9 +28,11 @@ class VersionChoiceField(forms.ModelChoiceField):
 class RunForm(forms.Form):
     version = VersionChoiceField(
         label=_("Rule set version"),
-        queryset=RuleSetVersion.objects.select_related("ruleset").order_by(
-            "ruleset__name", "-number"
-        ),
+        # approved versions only: a draft's tiers could never be published (try a draft
+        # with the rule set's what-if)
+        queryset=RuleSetVersion.objects.filter(status=RuleSetVersion.Status.APPROVED)
+        .select_related("ruleset")
+        .order_by("ruleset__name", "-number"),
     )
     as_of = forms.DateField(
         label=_("As of"),
@@ -41,11 +46,12 @@ class RunForm(forms.Form):
         self.fields["as_of"].initial = period_start(today(), 3) - dt.timedelta(days=1)
 
     def clean_as_of(self):
+        """The services' rule (:func:`.domain.check_as_of`), asked early for the form."""
         as_of = self.cleaned_data["as_of"]
-        if as_of > today():
-            raise forms.ValidationError(
-                _("The as-of date cannot be in the future: tiers cannot start before it comes.")
-            )
+        try:
+            domain.check_as_of(as_of, today(), settings.TIERING_AS_OF_HORIZON_DAYS)
+        except ValidationError as error:
+            raise ValidationError(error.error_dict["as_of"]) from None
         return as_of
 
 

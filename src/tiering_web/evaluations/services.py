@@ -7,20 +7,30 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 
 import tiering
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
-from tiering_web.evaluations import storage
+from tiering_web.evaluations import domain, storage
 from tiering_web.evaluations.adapters import by_primary_key, engine_inputs
 from tiering_web.evaluations.models import Evaluation, Override, TierAssignment
 from tiering_web.evaluations.signals import evaluation_published, evaluation_withdrawn
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
+
+
+def today() -> dt.date:
+    """Today in the site's time zone (one function, so that tests can set the day)."""
+    return timezone.localdate()
+
+
+def check_as_of(as_of: dt.date) -> None:
+    """:func:`domain.check_as_of` with today and ``TIERING_AS_OF_HORIZON_DAYS``."""
+    domain.check_as_of(as_of, today(), settings.TIERING_AS_OF_HORIZON_DAYS)
 
 
 def _overrides(ruleset: RuleSet) -> list[tiering.Override]:
@@ -110,8 +120,10 @@ def run_evaluation(
     Nothing visible to customers changes until :func:`publish_evaluation`. This runs in the
     caller's process (the API, tests, scripts); pages and schedules use
     :func:`queue_evaluation`, which runs the same computation in the background worker.
-    Must not be called inside a transaction (see :func:`_compute`).
+    Must not be called inside a transaction (see :func:`_compute`). Refused for an as-of
+    date after today (:func:`check_as_of`).
     """
+    check_as_of(as_of)
     computed = _compute(version, as_of, lang or get_language() or "en")
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
@@ -137,6 +149,7 @@ def queue_evaluation(
     the reasons the engine writes (the requester's)."""
     from tiering_web.evaluations.tasks import evaluate_in_background
 
+    check_as_of(as_of)
     lang = lang or get_language() or "en"
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
@@ -249,14 +262,7 @@ def _locked_draft(evaluation: Evaluation) -> Evaluation:
         .select_related("ruleset_version__ruleset")
         .get(pk=evaluation.pk)
     )
-    if locked.status != Evaluation.Status.DRAFT:
-        raise ValidationError(
-            {
-                "status": ValidationError(
-                    _("Only a draft evaluation can be published or discarded."), code="status"
-                )
-            }
-        )
+    domain.check_draft(locked.status)
     return locked
 
 
@@ -272,7 +278,9 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
     In one transaction: close, as of ``as_of``, the open tier assignments of the rule set
     whose tier the draft changes, open one where the tier changed or the customer had
     none (:func:`storage.publish_tiers`), mark the evaluation published by ``actor`` and
-    write the audit entry. Refused when a publication of a later date is in force. Any
+    write the audit entry. Refused (:func:`domain.check_publishable`) unless the rule-set
+    version is approved and in effect on the date, and when a publication of a later date
+    is in force. Any
     failure rolls all of it back, leaving the previous tiers and the draft as they were.
     A million customers never pass through Python.
     """
@@ -281,17 +289,17 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
         ruleset = evaluation.ruleset
         _lock(ruleset)
         latest = Evaluation.in_force(ruleset)
-        later_tiers = TierAssignment.objects.filter(
-            ruleset=ruleset, valid_to__isnull=True, valid_from__gt=evaluation.as_of
+        version = evaluation.ruleset_version
+        domain.check_publishable(
+            status=evaluation.status,
+            as_of=evaluation.as_of,
+            version_status=version.status,
+            version_effective=version.effective_date,
+            in_force_as_of=latest.as_of if latest is not None else None,
+            later_tiers=TierAssignment.objects.filter(
+                ruleset=ruleset, valid_to__isnull=True, valid_from__gt=evaluation.as_of
+            ).exists(),
         )
-        if (latest is not None and latest.as_of > evaluation.as_of) or later_tiers.exists():
-            raise ValidationError(
-                {
-                    "as_of": ValidationError(
-                        _("Tiers as of a later date are already published."), code="as_of"
-                    )
-                }
-            )
         counts = storage.publish_tiers(evaluation)
         changes = storage.change_counts(evaluation)
         evaluation.status = Evaluation.Status.PUBLISHED
@@ -316,10 +324,7 @@ def withdraw_evaluation(actor, evaluation: Evaluation, reason: str) -> Evaluatio
     ``evaluation_withdrawn`` withdraw what the publication started, in the same
     transaction (its waiting assignment proposals); the messages already sent for it are
     not recalled."""
-    if not (reason or "").strip():
-        raise ValidationError(
-            {"reason": ValidationError(_("A reason is required."), code="required")}
-        )
+    domain.check_withdrawable(status="published", in_force=True, reason=reason)
     with transaction.atomic():
         locked = (
             Evaluation.objects.select_for_update()
@@ -328,26 +333,11 @@ def withdraw_evaluation(actor, evaluation: Evaluation, reason: str) -> Evaluatio
         )
         ruleset = locked.ruleset
         _lock(ruleset)
-        if locked.status != Evaluation.Status.PUBLISHED:
-            raise ValidationError(
-                {
-                    "status": ValidationError(
-                        _("Only a published evaluation can be withdrawn."), code="status"
-                    )
-                }
-            )
-        if Evaluation.in_force(ruleset) != locked:
-            raise ValidationError(
-                {
-                    "status": ValidationError(
-                        _(
-                            "Only the latest publication of a rule set can be withdrawn: "
-                            "withdraw the later ones first."
-                        ),
-                        code="not_latest",
-                    )
-                }
-            )
+        domain.check_withdrawable(
+            status=locked.status,
+            in_force=Evaluation.in_force(ruleset) == locked,
+            reason=reason,
+        )
         previous = Evaluation.in_force(ruleset, exclude=locked)
         counts = storage.withdraw_tiers(locked, previous)
         locked.status = Evaluation.Status.WITHDRAWN
@@ -384,20 +374,16 @@ def do_set_override(
 ) -> Override:
     """Set ``customer``'s tier under ``ruleset`` by hand until ``expires``, replacing any
     earlier override; the next evaluation applies it. ``tier`` must be one of the latest
-    version's tiers and ``reason`` is required."""
-    errors = {}
+    version's tiers, ``reason`` is required and ``expires`` after today
+    (:func:`domain.check_override`)."""
     version = ruleset.latest_version()
-    names = version.rules().tier_names if version is not None else []
-    if tier not in names:
-        errors["tier"] = ValidationError(
-            "not a tier of this rule set (%(names)s)",
-            code="tier",
-            params={"names": ", ".join(names)},
-        )
-    if not (reason or "").strip():
-        errors["reason"] = ValidationError("a reason is required", code="required")
-    if errors:
-        raise ValidationError(errors)
+    domain.check_override(
+        tier=tier,
+        tier_names=version.rules().tier_names if version is not None else [],
+        reason=reason,
+        expires=expires,
+        today=today(),
+    )
     with transaction.atomic():
         before = Override.objects.filter(customer=customer, ruleset=ruleset).first()
         override, _ = Override.objects.update_or_create(

@@ -88,11 +88,19 @@ def evaluation_run(request):
         raise PermissionDenied(_("You may not run evaluations."))
     form = RunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        evaluation = queue_evaluation(
-            request.user, form.cleaned_data["version"], form.cleaned_data["as_of"]
-        )
-        messages.success(request, _("The evaluation is queued; this page follows its progress."))
-        return redirect("evaluation_detail", evaluation.pk)
+        try:
+            evaluation = queue_evaluation(
+                request.user, form.cleaned_data["version"], form.cleaned_data["as_of"]
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(
+                request, _("The evaluation is queued; this page follows its progress.")
+            )
+            return redirect("evaluation_detail", evaluation.pk)
     return render(request, "evaluations/evaluation_run.html", {"form": form})
 
 
