@@ -250,6 +250,8 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiering_web.settings")
     os.environ.setdefault("TIERING_VAR_DIR", str(BENCH / ".data" / "var"))
+    # the generated company is graded as of AS_OF whatever the day the benchmark runs
+    os.environ.setdefault("TIERING_AS_OF_HORIZON_DAYS", str(max(0, (AS_OF - dt.date.today()).days)))
     import django
 
     django.setup()

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from tiering import cells
 from tiering.exceptions import OutputError
 
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
@@ -64,11 +65,12 @@ def write_table(table: pa.Table | ir.Table, path: str | Path, sheet: str = "tier
         with open(tmp, "wb") as f:
             if fmt == "csv":
                 f.write(b"\xef\xbb\xbf")  # so that Excel reads the UTF-8 text as such
+                # text a spreadsheet would run as a formula gets an apostrophe in front
                 if duckdb_table:
                     f.flush()
-                    _duckdb_copy(table, tmp, "csv", append=True)
+                    _duckdb_copy(cells.safe_ibis(table), tmp, "csv", append=True)
                 else:
-                    pacsv.write_csv(table, f)
+                    pacsv.write_csv(cells.safe_arrow(table), f)
             elif fmt == "parquet":
                 if duckdb_table:
                     _duckdb_copy(table, tmp, "parquet")

@@ -49,7 +49,8 @@ def test_the_as_of_message_names_the_latest_date_in_the_reader_language():
     with translation.override("zh-hans"):
         with pytest.raises(ValidationError) as e:
             domain.check_as_of(dt.date(2027, 6, 30), TODAY, 31)
-        assert e.value.messages == ["评估基准日不能晚于 2027年1月3日：等级不能在该日期到来之前生效。"]
+        (message,) = e.value.messages
+        assert message == "评估基准日不能晚于 2027年1月3日：等级不能在该日期到来之前生效。"
     with translation.override("en"):
         with pytest.raises(ValidationError) as e:
             domain.check_as_of(dt.date(2027, 6, 30), TODAY)

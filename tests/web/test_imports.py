@@ -440,6 +440,43 @@ def test_export_to_csv_has_the_current_tier_and_imports_back(tmp_path, manager, 
     assert not list(tmp_path.glob(".out.csv.*"))
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_text_a_spreadsheet_would_run_is_exported_inert_and_imports_back(
+    tmp_path, manager, tiered, suffix
+):
+    """Given customers whose name, notes and industry start with =, +, - and @, when they
+    are exported, then the CSV cells start with an apostrophe (a spreadsheet shows the
+    text and runs nothing) and the .xlsx cells are text, not formulas; imported back, the
+    file changes nothing."""
+    hostile = {
+        "K001": {"name": '=HYPERLINK("http://evil.example","点击")', "notes": "+86 138"},
+        "K002": {"name": "-减号贸易", "industry": "@SUM(A1)"},
+    }
+    for code, values in hostile.items():
+        Customer.objects.filter(code=code).update(**values)
+    path = export_customers(tmp_path / f"out{suffix}", Customer.objects.all())
+
+    if suffix == ".csv":
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = {r["客户编号"]: r for r in csv.DictReader(f)}
+        assert rows["K001"]["客户名称"] == "'" + hostile["K001"]["name"]
+        assert rows["K002"]["客户名称"] == "'-减号贸易"
+        assert rows["K002"]["行业"] == "'@SUM(A1)"
+        assert rows["K001"]["单价系数"] == "1.050"  # numbers as numbers
+    else:
+        book = openpyxl.load_workbook(path)  # not read-only: it shows formulas as such
+        sheet = book.active
+        cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
+        book.close()
+        assert {c.data_type for c in cells if isinstance(c.value, str)} == {"s"}
+        assert hostile["K001"]["name"] in {c.value for c in cells}
+
+    job = import_customers(manager, path, None, "round trip")
+    assert (job.created_count, job.updated_count, job.unchanged_count) == (0, 0, 3)
+    assert Customer.objects.get(code="K001").name == hostile["K001"]["name"]
+    assert Customer.objects.get(code="K002").industry == "@SUM(A1)"
+
+
 def test_export_to_xlsx_of_a_filtered_list_has_the_current_tier(tmp_path, tiered):
     """Given customers with tiers, when exporting the active ones to .xlsx, then the
     workbook lists them with their tier and typed cells."""

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
+from tiering.cells import safe_text
 from tiering_web.accounts.permissions import can_record_calls, can_view_sla
 from tiering_web.callcentre.forms import CallImportForm, RebuildForm, SlaPeriodForm
 from tiering_web.callcentre.services import (
@@ -17,12 +18,6 @@ from tiering_web.callcentre.services import (
     do_request_phone_index_rebuild,
     sla_report,
 )
-
-
-def _safe(value):
-    """A cell a spreadsheet will not read as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _csv(rows, start, end) -> HttpResponse:
@@ -49,7 +44,7 @@ def _csv(rows, start, end) -> HttpResponse:
     for r in rows:
         out.writerow(
             [
-                _safe(r.tier or _("No tier")),
+                safe_text(r.tier or _("No tier")),
                 r.calls,
                 r.answered,
                 r.within,

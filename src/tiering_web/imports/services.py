@@ -41,7 +41,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
-from tiering import data
+from tiering import cells, data
 from tiering.exceptions import InputError, RowIssue
 from tiering.output import write_atomically
 from tiering_web.accounts.models import Role
@@ -300,7 +300,9 @@ class _Upload:
         select = ["_row"]
         for field in self.fields:
             header = data.quote_ident(self.mapping[field])
-            select.append(f"NULLIF(trim(CAST({header} AS VARCHAR)), '') AS t_{field}")
+            # our own exports put an apostrophe before text a spreadsheet would run
+            text = cells.unquote_sql(f"trim(CAST({header} AS VARCHAR))")
+            select.append(f"NULLIF({text}, '') AS t_{field}")
         self.converted = [f for f in self.fields if f in DATE_FIELDS | MONEY_FIELDS]
         for field in self.converted:
             header, duck_type = self.mapping[field], self.src.types[self.mapping[field]]
@@ -1117,7 +1119,7 @@ def _write_csv(headers, rows) -> Callable[[str], None]:
             out = csv.writer(f)
             out.writerow(headers)
             for row in rows:
-                out.writerow(["" if v is None else v for v in row])
+                out.writerow(["" if v is None else cells.safe_text(v) for v in row])
 
     return write
 
@@ -1178,7 +1180,7 @@ def csv_chunks(headers: list[str], rows: Iterable[list]) -> Iterator[str]:
     buffer.write("\ufeff")
     out.writerow(headers)
     for i, row in enumerate(rows, start=1):
-        out.writerow(["" if v is None else v for v in row])
+        out.writerow(["" if v is None else cells.safe_text(v) for v in row])
         if i % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
