@@ -106,3 +106,21 @@ def version(manager):
     ruleset = do_create_ruleset(manager, "按营收分级", "test")
     saved = do_save_ruleset_version(manager, ruleset, THRESHOLDS, "first version")
     return do_approve_ruleset_version(manager, saved, "ok")
+
+
+def approved_version(manager, ruleset, rules: dict, note: str = "test"):
+    """A new approved version of ``ruleset`` with ``rules`` (named after the rule set)."""
+    from tiering_web.rulesets.services import do_approve_ruleset_version, do_save_ruleset_version
+
+    saved = do_save_ruleset_version(manager, ruleset, {**rules, "name": ruleset.name}, note)
+    return do_approve_ruleset_version(manager, saved, "ok")
+
+
+@pytest.fixture
+def grace_version(manager):
+    """An approved version of the rule set 宽限: THRESHOLDS keeping a lower tier away for
+    two evaluations (``downgrade: {grace: 2}``)."""
+    from tiering_web.rulesets.services import do_create_ruleset
+
+    ruleset = do_create_ruleset(manager, "宽限", "test")
+    return approved_version(manager, ruleset, {**THRESHOLDS, "downgrade": {"grace": 2}}, "grace")

@@ -236,24 +236,13 @@ def test_results_hold_the_reason_in_both_languages_from_one_run(manager, custome
     assert not {"reason_zh", "reason_en", "missing_zh", "missing_en"} & set(c4.details)
 
 
-def test_grace_counts_carry_over_from_the_stored_results(manager, customers):
+def test_grace_counts_carry_over_from_the_stored_results(manager, customers, grace_version):
     """Given a rule set keeping a lower tier away for two evaluations and published tiers,
     when the customers stop buying and three evaluations are published in turn, then C1
     keeps A twice (grace 1 of 2, then 2 of 2, read back from the results that assigned
     it) with the note in both languages, and drops to C the third time."""
-    from tiering_web.rulesets.services import (
-        do_approve_ruleset_version,
-        do_create_ruleset,
-        do_save_ruleset_version,
-    )
-
-    from .conftest import THRESHOLDS
-
-    ruleset = do_create_ruleset(manager, "宽限", "test")
-    rules = {**THRESHOLDS, "name": "宽限", "downgrade": {"grace": 2}}
-    version = do_approve_ruleset_version(
-        manager, do_save_ruleset_version(manager, ruleset, rules, "grace"), "ok"
-    )
+    version = grace_version
+    ruleset = version.ruleset
     publish_evaluation(manager, run_evaluation(manager, version, AS_OF))
     seen = []
     for as_of in (dt.date(2027, 9, 30), dt.date(2027, 12, 31), dt.date(2028, 3, 31)):

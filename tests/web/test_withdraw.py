@@ -19,7 +19,7 @@ from tiering_web.evaluations.services import (
     withdraw_evaluation,
 )
 
-from .conftest import AS_OF, EXPECTED, NEXT_QUARTER
+from .conftest import AS_OF, EXPECTED, NEXT_QUARTER, THRESHOLDS, approved_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,23 +101,12 @@ def test_withdrawing_the_only_publication_leaves_no_tiers(manager, customers, ve
     assert set(draft.results.values_list("change", flat=True)) == {""}
 
 
-def test_withdrawing_restores_the_grace_counts(manager, customers):
+def test_withdrawing_restores_the_grace_counts(manager, customers, grace_version):
     """Given a rule set with a grace of two and C1 kept in A once by grace, when that
     publication is withdrawn, then C1's open assignment is back to grace 0 (as Q3 left
     it), so the next run counts the grace from the start again."""
-    from tiering_web.rulesets.services import (
-        do_approve_ruleset_version,
-        do_create_ruleset,
-        do_save_ruleset_version,
-    )
-
-    from .conftest import THRESHOLDS
-
-    ruleset = do_create_ruleset(manager, "宽限", "test")
-    rules = {**THRESHOLDS, "name": "宽限", "downgrade": {"grace": 2}}
-    version = do_approve_ruleset_version(
-        manager, do_save_ruleset_version(manager, ruleset, rules, "grace"), "ok"
-    )
+    version = grace_version
+    ruleset = version.ruleset
     publish_evaluation(manager, run_evaluation(manager, version, AS_OF))
     later = publish_evaluation(manager, run_evaluation(manager, version, dt.date(2027, 9, 30)))
     c1 = TierAssignment.objects.get(ruleset=ruleset, customer=customers["C1"], valid_to=None)
@@ -132,32 +121,21 @@ def test_withdrawing_restores_the_grace_counts(manager, customers):
     assert redo.results.get(customer__code="C1").grace_count == 1
 
 
-def test_rules_without_grace_clear_the_grace_counts_of_those_who_stay(manager, customers):
+def test_rules_without_grace_clear_the_grace_counts_of_those_who_stay(
+    manager, customers, grace_version
+):
     """Given C1 kept in A by grace (count 1) under a version with a grace of two, when a
     version without grace that still puts C1 in A (24 months of revenue) is published,
     then C1 keeps the same assignment, with the grace count back to 0."""
-    from tiering_web.rulesets.services import (
-        do_approve_ruleset_version,
-        do_create_ruleset,
-        do_save_ruleset_version,
-    )
-
-    from .conftest import THRESHOLDS
-
-    ruleset = do_create_ruleset(manager, "宽限", "test")
-
-    def approved(rules, note):
-        saved = do_save_ruleset_version(manager, ruleset, {**rules, "name": "宽限"}, note)
-        return do_approve_ruleset_version(manager, saved, "ok")
-
-    with_grace = approved({**THRESHOLDS, "downgrade": {"grace": 2}}, "grace")
+    with_grace, ruleset = grace_version, grace_version.ruleset
     later = dt.date(2027, 9, 30)
     publish_evaluation(manager, run_evaluation(manager, with_grace, AS_OF))
     publish_evaluation(manager, run_evaluation(manager, with_grace, later))
     c1 = TierAssignment.objects.get(ruleset=ruleset, customer=customers["C1"], valid_to=None)
     assert (c1.tier, c1.grace_count) == ("A", 1)
 
-    without = approved({**THRESHOLDS, "lookback": "24 months"}, "two years, no grace")
+    rules = {**THRESHOLDS, "lookback": "24 months"}
+    without = approved_version(manager, ruleset, rules, "two years, no grace")
     publish_evaluation(manager, run_evaluation(manager, without, later))
 
     kept = TierAssignment.objects.get(ruleset=ruleset, customer=customers["C1"], valid_to=None)

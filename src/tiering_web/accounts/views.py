@@ -33,19 +33,11 @@ from tiering_web.accounts.services import (
     do_update_user,
     issue_token,
 )
+from tiering_web.errors import errors_to_form
 
 PER_PAGE = 50
 
 login = LoginView.as_view(authentication_form=ThrottledAuthenticationForm)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """Put a service's validation errors on the form's fields (or the form itself)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @login_required
@@ -84,7 +76,7 @@ def user_create(request):
         try:
             user = do_create_user(request.user, fields, data["password"], data["reason"])
         except ValidationError as error:
-            _add_errors(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, _("User %(username)s created.") % {"username": user})
             return redirect("user_edit", pk=user.pk)
@@ -116,7 +108,7 @@ def user_edit(request, pk):
         try:
             do_update_user(request.user, user, changes, form.cleaned_data["reason"])
         except ValidationError as error:
-            _add_errors(form, error)
+            errors_to_form(form, error)
             user.refresh_from_db()
         else:
             messages.success(request, _("User %(username)s saved.") % {"username": user})
@@ -137,7 +129,7 @@ def user_password(request, pk):
                 request.user, user, form.cleaned_data["password"], form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            errors_to_form(form, error)
         else:
             if user.pk == request.user.pk:
                 update_session_auth_hash(request, user)
@@ -177,7 +169,7 @@ def account_password(request):
                 _("Changed their own password"),
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            errors_to_form(form, error)
         else:
             update_session_auth_hash(request, request.user)
             messages.success(request, _("Your password was changed."))

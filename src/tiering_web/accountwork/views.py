@@ -36,6 +36,7 @@ from tiering_web.accountwork.services import (
     stale_cutoff,
     task_lists,
 )
+from tiering_web.errors import errors_to_form
 from tiering_web.policies.services import policies_in_force, tier_names
 from tiering_web.rulesets.models import RuleSet
 
@@ -46,16 +47,6 @@ SHOWN = 100
 
 def _primary() -> RuleSet | None:
     return RuleSet.objects.filter(is_primary=True).first()
-
-
-def _errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)
-    else:
-        for problem in error.messages:
-            form.add_error(None, problem)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -110,7 +101,7 @@ def work_task_complete(request, pk):
                 request.user, task, form.cleaned_data["outcome"], form.cleaned_data["feedback"]
             )
         except ValidationError as error:
-            _errors(form, error)
+            errors_to_form(form, error)
     if request.htmx:
         return render(request, "accountwork/_task_row.html", {"task": task, "form": form})
     if form.errors:
@@ -237,7 +228,7 @@ def work_managers(request):
                 form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _errors(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(
                 request, _("%(user)s: capacity saved.") % {"user": user.get_username()}
@@ -270,7 +261,7 @@ def work_plan_save(request):
                 active=data["active"],
             )
         except ValidationError as error:
-            _errors(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, _("Revisit plan saved."))
             return redirect("work_managers")
@@ -337,7 +328,7 @@ def customer_transfer(request, code):
                 expected_owner=data["expected_owner"],
             )
         except ValidationError as error:
-            _errors(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(
                 request,

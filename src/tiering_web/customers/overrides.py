@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tiering_web.accounts.permissions import can_override, visible_customers
+from tiering_web.errors import errors_to_form
 from tiering_web.evaluations import domain, services
 from tiering_web.evaluations.models import Override
 from tiering_web.evaluations.services import do_set_override
@@ -68,9 +69,7 @@ def customer_override(request, code):
                 data["expires"],
             )
         except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+            errors_to_form(form, error)
         else:
             messages.success(
                 request,

@@ -176,22 +176,7 @@ def publish_tiers(evaluation) -> dict[str, int]:
             [as_of, pk, ruleset, pk],
         )
         closed = cursor.rowcount
-        if evaluation.ruleset_version.rules().downgrade.grace:
-            cursor.execute(
-                f"""UPDATE {assignments} SET grace_count = r.grace_count
-                    FROM {results} r
-                    WHERE r.evaluation_id = %s AND r.customer_id = {assignments}.customer_id
-                      AND {assignments}.ruleset_id = %s AND {assignments}.valid_to IS NULL
-                      AND {assignments}.grace_count <> r.grace_count""",
-                [pk, ruleset],
-            )
-        else:  # every result's count is 0: no join to a million results needed
-            cursor.execute(
-                f"""UPDATE {assignments} SET grace_count = 0
-                    WHERE ruleset_id = %s AND valid_to IS NULL AND grace_count <> 0""",
-                [ruleset],
-            )
-        grace = cursor.rowcount
+        grace = _carry_grace(cursor, evaluation)
         cursor.execute(
             f"""INSERT INTO {assignments}
                     (customer_id, ruleset_id, tier, valid_from, valid_to, evaluation_id,
@@ -215,6 +200,32 @@ def publish_tiers(evaluation) -> dict[str, int]:
     return {"closed": closed, "opened": opened, "kept": kept, "grace": grace}
 
 
+def _carry_grace(cursor, evaluation, ruleset: int | None = None) -> int:
+    """Give the open assignments of ``ruleset`` (the evaluation's own by default) the
+    grace counts of ``evaluation``'s results, only where they differ; returns how many.
+    Without a grace period in its rules every result's count is 0: then only the open
+    assignments whose count is not 0 are reset, without a join to a million results."""
+    assignments = _quoted(TierAssignment._meta.db_table)
+    ruleset = evaluation.ruleset.pk if ruleset is None else ruleset
+    if evaluation.ruleset_version.rules().downgrade.grace:
+        results = _quoted(EvaluationResult._meta.db_table)
+        cursor.execute(
+            f"""UPDATE {assignments} SET grace_count = r.grace_count
+                FROM {results} r
+                WHERE r.evaluation_id = %s AND r.customer_id = {assignments}.customer_id
+                  AND {assignments}.ruleset_id = %s AND {assignments}.valid_to IS NULL
+                  AND {assignments}.grace_count <> r.grace_count""",
+            [evaluation.pk, ruleset],
+        )
+    else:
+        cursor.execute(
+            f"""UPDATE {assignments} SET grace_count = 0
+                WHERE ruleset_id = %s AND valid_to IS NULL AND grace_count <> 0""",
+            [ruleset],
+        )
+    return cursor.rowcount
+
+
 def withdraw_tiers(evaluation, previous) -> dict[str, int]:
     """Undo :func:`publish_tiers` of ``evaluation`` (the latest publication of its rule
     set): delete the assignments it opened, reopen those it closed and give the ones it
@@ -224,7 +235,6 @@ def withdraw_tiers(evaluation, previous) -> dict[str, int]:
     Assignments closed before ``closed_by`` was recorded (2026-12) are recognised by
     their end date: open on the evaluation's date, closed on it, by no other publication."""
     assignments = _quoted(TierAssignment._meta.db_table)
-    results = _quoted(EvaluationResult._meta.db_table)
     ruleset, pk = evaluation.ruleset.pk, evaluation.pk
     with connection.cursor() as cursor:
         cursor.execute(
@@ -240,17 +250,7 @@ def withdraw_tiers(evaluation, previous) -> dict[str, int]:
             [ruleset, pk, evaluation.as_of, evaluation.as_of],
         )
         reopened = cursor.rowcount
-        grace = 0
-        if previous is not None:
-            cursor.execute(
-                f"""UPDATE {assignments} SET grace_count = r.grace_count
-                    FROM {results} r
-                    WHERE r.evaluation_id = %s AND r.customer_id = {assignments}.customer_id
-                      AND {assignments}.ruleset_id = %s AND {assignments}.valid_to IS NULL
-                      AND {assignments}.grace_count <> r.grace_count""",
-                [previous.pk, ruleset],
-            )
-            grace = cursor.rowcount
+        grace = _carry_grace(cursor, previous, ruleset) if previous is not None else 0
     return {"deleted": deleted, "reopened": reopened, "grace": grace}
 
 

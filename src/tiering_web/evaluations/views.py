@@ -22,6 +22,7 @@ from tiering_web.accounts.permissions import (
 )
 from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.pagination import CappedPaginator
+from tiering_web.errors import errors_to_form
 from tiering_web.evaluations.explanations import split_details
 from tiering_web.evaluations.exports import FORMATS, change_label, export_results
 from tiering_web.evaluations.forms import ReasonForm, ResultFilterForm, RunForm, ScheduleForm
@@ -93,9 +94,7 @@ def evaluation_run(request):
                 request.user, form.cleaned_data["version"], form.cleaned_data["as_of"]
             )
         except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+            errors_to_form(form, error)
         else:
             messages.success(
                 request, _("The evaluation is queued; this page follows its progress.")

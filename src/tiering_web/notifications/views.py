@@ -13,6 +13,7 @@ from tiering_web.accounts.permissions import (
     visible_customers,
 )
 from tiering_web.customers.pagination import CappedPaginator
+from tiering_web.errors import errors_to_form
 from tiering_web.notifications import wording
 from tiering_web.notifications.forms import (
     EndpointForm,
@@ -39,16 +40,6 @@ from tiering_web.notifications.services import (
 from tiering_web.notifications.templatetags.notifications_tags import section_context
 
 PER_PAGE = 50
-
-
-def _errors_to_form(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)
-    else:
-        for problem in error.messages:
-            form.add_error(None, problem)
 
 
 @login_required
@@ -155,7 +146,7 @@ def notification_template_edit(request, kind, language, channel):
                     data["reason"],
                 )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, _("The wording is saved."))
             return redirect("notification_templates")
@@ -180,7 +171,7 @@ def notification_endpoints(request):
         try:
             do_save_endpoint(request.user, None, form.endpoint_data(), form.cleaned_data["reason"])
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, _("Webhook endpoint added."))
             return redirect("notification_endpoints")
@@ -200,7 +191,7 @@ def notification_endpoint_edit(request, pk):
                 request.user, endpoint, form.endpoint_data(), form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            _errors_to_form(form, error)
+            errors_to_form(form, error)
         else:
             messages.success(request, _("Webhook endpoint saved."))
             return redirect("notification_endpoints")

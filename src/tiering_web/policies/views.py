@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tiering_web.accounts.permissions import can_edit_policies, role
+from tiering_web.errors import errors_to_form
 from tiering_web.policies.display import changes_text, terms_table
 from tiering_web.policies.forms import (
     COMMERCIAL,
@@ -194,8 +195,7 @@ def policy_approve(request, pk, number):
                 allow_past=False,
             )
         except ValidationError as e:
-            for field, errors in e.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            errors_to_form(form, e)
         else:
             messages.success(
                 request,

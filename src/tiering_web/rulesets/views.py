@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from tiering_web.accounts.permissions import can_edit_rules, role
+from tiering_web.errors import errors_to_form
 from tiering_web.rulesets.display import readable
 from tiering_web.rulesets.forms import (
     METHOD_CHOICES,
@@ -313,8 +314,7 @@ def ruleset_approve(request, pk, number):
                 four_eyes=True,
             )
         except ValidationError as e:
-            for field, errors in e.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            errors_to_form(form, e)
         else:
             messages.success(
                 request, _("Version %(number)s approved.") % {"number": version.number}
