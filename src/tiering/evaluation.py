@@ -422,12 +422,16 @@ def evaluate(
     has_previous = previous is not None
     if has_previous:
         prev_table = _side_table(previous, con, "previous", ("customer_id", "tier"))
-        graded = add_change(apply_previous(graded, prev_table, rules, lang))
+        graded = apply_previous(graded, prev_table, rules, lang)
     expired: list[Override] = []
     if overrides is not None:
         if not (isinstance(overrides, list) and all(isinstance(o, Override) for o in overrides)):
             overrides = _read_overrides(overrides, con, rules, cust)
         graded, expired = apply_overrides(graded, overrides, rules, as_of, lang)
+    if has_previous:
+        # against the tier the customer ends with, an override's included: a customer
+        # forced from A down to D moved down, whatever the rules alone gave
+        graded = add_change(graded)
 
     finished = _finish(graded, lang, cust if attributes else None, used, languages)
     lean = _finish(graded, lang, None, used, languages) if attributes else None

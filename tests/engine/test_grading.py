@@ -833,6 +833,21 @@ def test_overrides_force_the_tier_until_they_expire():
     assert [(o.customer_id, o.tier) for o in ev.expired_overrides] == [("b", "A")]
 
 
+def test_change_is_against_the_tier_the_customer_ends_with():
+    """Given customers previously A (the rules still give A) and C (the rules still give
+    C), when one is forced down to C and the other up to A by overrides, then their change
+    reads 'down' and 'up' (not 'same'), and a customer without an override reads 'same'."""
+    cust, tx = revenues({"a": 150, "c": 5, "k": 150})
+    previous = previous_table({"a": "A", "c": "C", "k": "A"})
+    overrides = [
+        tiering.Override("a", "C", "payment problems", d("2026-12-31")),
+        tiering.Override("c", "A", "strategic partner", d("2026-12-31")),
+    ]
+    _, rows = run(SIMPLE, cust, tx, previous=previous, overrides=overrides)
+    moves = {k: (r["computed_tier"], r["tier"], r["change"]) for k, r in rows.items()}
+    assert moves == {"a": ("A", "C", "down"), "c": ("C", "A", "up"), "k": ("A", "A", "same")}
+
+
 def test_overrides_as_a_list_of_override_objects():
     """Given overrides as tiering.Override objects, when evaluated, then the active one
     applies and the expired one is listed."""
