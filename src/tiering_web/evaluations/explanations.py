@@ -55,7 +55,8 @@ def explaining_results(
 ) -> dict[int, EvaluationResult]:
     """Assignment id → the result that explains it today: the customer's result in the
     rule set's publication in force (which kept or gave the tier), else in the
-    evaluation that opened the assignment. Two queries per rule set at most."""
+    evaluation that opened the assignment. One query per rule set for its publication
+    in force, one for all the results."""
     wanted: dict[int, list[int]] = {}
     for assignment in assignments:
         in_force = Evaluation.in_force(assignment.ruleset)

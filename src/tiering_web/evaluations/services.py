@@ -256,12 +256,17 @@ def _auto_publish(evaluation: Evaluation) -> Evaluation:
         return evaluation
 
 
-def _locked_draft(evaluation: Evaluation) -> Evaluation:
-    locked = (
+def _locked(evaluation: Evaluation) -> Evaluation:
+    """The evaluation read again under a row lock (inside a transaction)."""
+    return (
         Evaluation.objects.select_for_update()
         .select_related("ruleset_version__ruleset")
         .get(pk=evaluation.pk)
     )
+
+
+def _locked_draft(evaluation: Evaluation) -> Evaluation:
+    locked = _locked(evaluation)
     domain.check_draft(locked.status)
     return locked
 
@@ -280,9 +285,8 @@ def publish_evaluation(actor, evaluation: Evaluation, reason: str = "") -> Evalu
     none (:func:`storage.publish_tiers`), mark the evaluation published by ``actor`` and
     write the audit entry. Refused (:func:`domain.check_publishable`) unless the rule-set
     version is approved and in effect on the date, and when a publication of a later date
-    is in force. Any
-    failure rolls all of it back, leaving the previous tiers and the draft as they were.
-    A million customers never pass through Python.
+    is in force. Any failure rolls all of it back, leaving the previous tiers and the
+    draft as they were. A million customers never pass through Python.
     """
     with transaction.atomic():
         evaluation = _locked_draft(evaluation)
@@ -322,15 +326,10 @@ def withdraw_evaluation(actor, evaluation: Evaluation, reason: str) -> Evaluatio
     can be withdrawn (an earlier one's tiers were since replaced), and a reason is
     required; the audit entry records how many tiers moved back. Receivers of
     ``evaluation_withdrawn`` withdraw what the publication started, in the same
-    transaction (its waiting assignment proposals); the messages already sent for it are
-    not recalled."""
-    domain.check_withdrawable(status="published", in_force=True, reason=reason)
+    transaction (its waiting assignment proposals, its messages not sent yet); the
+    messages already sent for it are not recalled."""
     with transaction.atomic():
-        locked = (
-            Evaluation.objects.select_for_update()
-            .select_related("ruleset_version__ruleset")
-            .get(pk=evaluation.pk)
-        )
+        locked = _locked(evaluation)
         ruleset = locked.ruleset
         _lock(ruleset)
         domain.check_withdrawable(
