@@ -24,6 +24,16 @@ from tiering.exceptions import InputError
 # --------------------------------------------------------------------------- helpers
 
 
+@pytest.fixture(autouse=True, params=["read_excel", "cells"])
+def reader(request, monkeypatch) -> str:
+    """Every test twice: as read_excel reads (by columns where it can, see the module's
+    docstring), and with the column path switched off, so that the cell path alone holds
+    every expectation too."""
+    if request.param == "cells":
+        monkeypatch.setattr(tiering.excel, "_read_columns", lambda path, sheet: None)
+    return request.param
+
+
 def write_xlsx(path: Path, sheets: dict[str, list[list]], formats: dict | None = None) -> Path:
     """A workbook (openpyxl) with one sheet per key, each a list of rows (header first);
     ``formats`` maps a cell such as ``"B2"`` of the first sheet to a number format."""
@@ -399,6 +409,9 @@ def test_the_old_name_and_a_lazy_import() -> None:
     """Given the engine, when tiering.data and the CLI are imported, then
     tiering.data.read_excel is this reader and the Rust reader is not loaded yet."""
     assert tiering.data.read_excel is read_excel
-    code = "import sys, tiering.cli, tiering.data; print('python_calamine' in sys.modules)"
+    code = (
+        "import sys, tiering.cli, tiering.data; "
+        "print('python_calamine' in sys.modules, 'fastexcel' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
