@@ -43,6 +43,15 @@ from tiering.exceptions import InputError, RowIssue
 # 10000001.0); every integer up to 2**53 is exact in a float
 _EXACT_INTEGERS = 2.0**53
 
+#: A part of the workbook that unpacks to more than this many times its packed size (and
+#: to more than a mebibyte) is refused as a decompression bomb: the XML of real workbooks
+#: packs 5 to 20 times (Apache POI refuses 100 times as well).
+MAX_INFLATE_RATIO = 100
+#: The most the parts of a workbook may unpack to together. The 100,000-customer demo
+#: sheet is 76 MB unpacked; a full sheet of 1,048,576 such rows would be about 800 MB.
+MAX_UNPACKED_BYTES = 2 << 30
+_SMALL_PART = 1 << 20
+
 
 def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
     """One sheet of a workbook as an all-text Arrow table with its spreadsheet row numbers.
@@ -74,12 +83,49 @@ def read_excel(path: Path, sheet: str | None, label: str) -> pa.Table:
     ------
     InputError
         The file is not a readable workbook, the sheet does not exist (the message lists
-        the sheets there are), is empty, or its header has an empty or repeated name.
+        the sheets there are), is empty, or its header has an empty or repeated name; or
+        it would unpack to more than :data:`MAX_UNPACKED_BYTES` or a part of it to more
+        than :data:`MAX_INFLATE_RATIO` times its size (refused before anything is read).
     """
+    _check_unpacked_size(path, label)
     table = _read_columns(path, sheet)
     if table is None:
         table = _read_cells(path, sheet, label)
     return table
+
+
+def _check_unpacked_size(path: Path, label: str) -> None:
+    """Refuse a workbook whose parts would unpack to too much (see :func:`read_excel`),
+    from the sizes its zip directory declares, before a reader inflates them (a file
+    whose directory lies about the sizes is not caught here)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (OSError, zipfile.BadZipFile):
+        return  # not a zip: the readers say it is not a readable workbook
+    mib = 1 << 20
+    for part in parts:
+        if part.file_size > _SMALL_PART and part.file_size > MAX_INFLATE_RATIO * max(
+            part.compress_size, 1
+        ):
+            size, packed = part.file_size / mib, part.compress_size / mib
+            raise _file_error(
+                label,
+                f"{part.filename} unpacks from {packed:,.1f} MB to {size:,.0f} MB, more than"
+                f" {MAX_INFLATE_RATIO} times: refused as a decompression bomb",
+                f"{part.filename} 从 {packed:,.1f} MB 解压为 {size:,.0f} MB，超过"
+                f" {MAX_INFLATE_RATIO} 倍：疑似压缩炸弹，拒绝读取",
+            )
+    total = sum(part.file_size for part in parts)
+    if total > MAX_UNPACKED_BYTES:
+        limit = MAX_UNPACKED_BYTES / mib
+        raise _file_error(
+            label,
+            f"the workbook unpacks to {total / mib:,.0f} MB, more than the {limit:,.0f} MB"
+            " a workbook may hold here: split it, or save it as CSV",
+            f"工作簿解压后为 {total / mib:,.0f} MB，超过允许的 {limit:,.0f} MB："
+            "请拆分，或另存为 CSV",
+        )
 
 
 def _read_cells(path: Path, sheet: str | None, label: str) -> pa.Table:

@@ -415,3 +415,59 @@ def test_the_old_name_and_a_lazy_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+# --------------------------------------------------------------------------- bombs
+
+
+def bomb(path: Path, megabytes: int) -> Path:
+    """A workbook whose one shared string is ``megabytes`` of "A" (a megabyte packs to
+    about a kilobyte), streamed into the zip so that the test itself stays small."""
+    write_xlsx(path, {"s": [["客户编号"], ["A1"]]})
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+        with z.open("xl/sharedStrings.xml", "w") as xml:
+            xml.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            xml.write(b"<si><t>")
+            for _ in range(megabytes):
+                xml.write(b"A" * (1 << 20))
+            xml.write(b"</t></si></sst>")
+    return path
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """Given a workbook of well under a megabyte whose shared strings unpack to 256 MB,
+    when read (in a fresh process), then the error names the part and the sizes, in
+    English and Chinese, and the process never grew beyond what Python itself needs."""
+    path = bomb(tmp_path / "bomb.xlsx", 256)
+    assert path.stat().st_size < 1 << 20
+    code = (
+        "import resource, sys; from pathlib import Path; from tiering.excel import read_excel\n"
+        "from tiering.exceptions import InputError\n"
+        "try:\n    read_excel(Path(sys.argv[1]), None, 'bomb.xlsx')\n"
+        "except InputError as e:\n    print(str(e)); print(e.message('zh'))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    lines = out.stdout.strip().splitlines()
+    assert "xl/sharedStrings.xml unpacks from 0.2 MB to 256 MB, more than 100 times" in out.stdout
+    assert "refused as a decompression bomb" in out.stdout
+    assert "疑似压缩炸弹，拒绝读取" in out.stdout
+    assert int(lines[-1]) < 300  # MiB: nothing was inflated
+
+
+def test_a_workbook_too_large_unpacked_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """Given a limit of 1 MB unpacked, when an ordinary 2,000-row workbook is read, then
+    the error says how large it unpacks and what to do (split it, or save it as CSV)."""
+    path = write_xlsx(
+        tmp_path / "big.xlsx", {"s": [["客户编号"], *([f"客户{i:06}"] for i in range(20000))]}
+    )
+    monkeypatch.setattr(tiering.excel, "MAX_UNPACKED_BYTES", 1 << 20)
+    error = read_error(path)
+    assert "more than the 1 MB a workbook may hold here: split it, or save it as CSV" in str(error)
+    assert "超过允许的 1 MB：请拆分，或另存为 CSV" in error.message("zh")
