@@ -32,6 +32,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -39,6 +40,9 @@ import ibis
 from tiering.excel import read_excel
 from tiering.exceptions import InputError, RowIssue, TieringError
 from tiering.periods import DATE_FORMATS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Headers recognised without a mapping when our own name is absent (first match wins).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -160,11 +164,19 @@ def _lit(text: str) -> str:
 class Source:
     """One input file opened in DuckDB: its columns, and a way to find rows by number."""
 
-    def __init__(self, con: ibis.BaseBackend, spec: str | Path, label: str):
+    def __init__(
+        self, con: ibis.BaseBackend, spec: str | Path, label: str, rows: pa.Table | None = None
+    ):
         self.con = con
         self.db = con.con
         self.spec = str(spec)
         self.label = label
+        if rows is not None:  # already read (all text, with _row): see read_rows
+            self.path, self.sheet, self._tmp = Path(self.spec), None, None
+            self.kind, self.materialize, self.view = "rows", "TABLE", "src_" + label
+            self._register_rows(rows)
+            self._describe()
+            return
         path_text, _, sheet = (
             self.spec.partition("#")
             if self.spec.lower().split("#")[0].endswith((".xlsx", ".xlsm"))
@@ -201,6 +213,9 @@ class Source:
             raise _file_error(
                 self.spec, f"cannot be read: {_first_line(e)}", f"无法读取：{_first_line(e)}"
             ) from None
+        self._describe()
+
+    def _describe(self) -> None:
         rows = _sql(self.db, f"DESCRIBE {self.view}")
         self.types = {r[0]: r[1] for r in rows if r[0] not in ("_row", "file_row_number")}
 
@@ -245,7 +260,9 @@ class Source:
         self.row_column = "file_row_number + 2"
 
     def _open_excel(self) -> None:
-        table = read_excel(self.path, self.sheet, self.spec)
+        self._register_rows(read_excel(self.path, self.sheet, self.spec))
+
+    def _register_rows(self, table: pa.Table) -> None:
         self.db.register(self.view + "_arrow", table)
         _sql(self.db, f"CREATE OR REPLACE TEMP VIEW {self.view} AS SELECT * FROM {self.view}_arrow")
         self._rowexpr = None
@@ -782,4 +799,14 @@ def read_table(spec: str | Path, label: str = "table", con: ibis.BaseBackend | N
     such as a previous output or overrides)."""
     con = con or connect()
     src = Source(con, spec, label)
+    return src, con.table(src.view)
+
+
+def read_rows(rows: pa.Table, spec: str, label: str = "table", con: ibis.BaseBackend | None = None):
+    """Rows already read from a file, as :func:`read_table` gives that file: ``rows`` are
+    its columns as text and ``_row`` (the file's row numbers, as :func:`read_excel` gives
+    them), ``spec`` names the file in errors. E.g. the first rows of an upload, kept so
+    that previewing it does not read the whole file again."""
+    con = con or connect()
+    src = Source(con, spec, label, rows=rows)
     return src, con.table(src.view)

@@ -437,7 +437,8 @@ def test_a_path_traversal_file_name_is_only_shown_never_used(client, manager, va
     stored = services.upload_path(job)
     assert stored.parent == var_dir / "uploads" and stored.name == job.upload
     assert len(job.upload) == 36 and job.upload.endswith(".csv")
-    assert [p.name for p in var_dir.rglob("*") if p.is_file()] == [job.upload]
+    sample = job.upload.removesuffix(".csv") + ".sample.parquet"  # its first rows
+    assert sorted(p.name for p in var_dir.rglob("*") if p.is_file()) == [job.upload, sample]
     job.upload = "../secret.csv"
     with pytest.raises(FileNotFoundError):
         services.upload_path(job)
@@ -464,6 +465,51 @@ def test_a_gbk_file_and_an_xlsx_upload_are_accepted(client, manager):
     )
     assert xlsx.status_code == 302 and job.pk != ImportJob.objects.latest("id").pk
     assert client.get(xlsx["Location"]).context["rows"] == [[2, "X1", "东方电子"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workbook_is_read_once_to_upload_and_once_to_import(client, manager, monkeypatch):
+    """Given an .xlsx upload, when its mapping page is shown, its preview follows a select
+    and the mapping is posted, then none of them reads the workbook again (they use the
+    first rows kept beside it); the import reads it once more and removes both files. A
+    job whose first rows were not kept (uploaded before they were) gets them on its first
+    mapping page."""
+    import tiering.data
+
+    reads = []
+    real = tiering.data.read_excel
+    monkeypatch.setattr(tiering.data, "read_excel", lambda *a: reads.append(a) or real(*a))
+    client.force_login(manager)
+    book = openpyxl.Workbook()
+    book.active.append(["客户编号", "客户名称", "行业"])
+    for i in range(30):
+        book.active.append([f"X{i:02}", f"客户{i}", "制造业"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = client.post(
+        reverse("import_upload"),
+        {"kind": "customers", "file": SimpleUploadedFile("c.xlsx", buffer.getvalue())},
+    )
+    job = ImportJob.objects.latest("id")
+    assert len(reads) == 1
+    page = client.get(response["Location"])
+    assert page.context["columns"] == ["客户编号", "客户名称", "行业"]
+    assert page.context["rows"][0] == [2, "X00", "客户0", "制造业"]
+    partial = client.get(
+        response["Location"], {"code": "客户编号", "name": "行业"}, HTTP_HX_REQUEST="true"
+    )
+    assert partial.context["rows"][1] == [3, "X01", "制造业"]
+    sample = services.upload_path(job).with_name(services.upload_path(job).stem + ".sample.parquet")
+    sample.unlink()
+    assert client.get(response["Location"]).context["rows"][0] == [2, "X00", "客户0", "制造业"]
+    assert len(reads) == 2 and sample.exists()
+    form = {"code": "客户编号", "name": "客户名称", "industry": "行业"}
+    assert client.post(response["Location"], mapping_post(job, form)).status_code == 302
+    assert len(reads) == 2
+    run_worker()
+    job.refresh_from_db()
+    assert (job.status, job.created_count, len(reads)) == ("done", 30, 3)
+    assert not services.upload_path(job).exists() and not sample.exists()
 
 
 # --------------------------------------------------------------------------- exports

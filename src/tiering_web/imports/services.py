@@ -196,16 +196,54 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown import kind {kind!r}: use one of {', '.join(FIELDS)}")
 
 
-def file_columns(path: str | Path) -> list[str]:
-    """The file's headers, in order. Raises :class:`~tiering.exceptions.InputError` when
-    the file cannot be read."""
+#: The first rows of an upload kept beside it (``<name>.sample.parquet``) for the mapping
+#: page: its headers and preview come from them, so the file is read in full only twice,
+#: once when it is uploaded and once when it is imported.
+SAMPLE_ROWS = 20
+
+
+def _sample_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".sample.parquet")
+
+
+def _store_sample(path: Path) -> list[str]:
+    """Read the file once: keep its first :data:`SAMPLE_ROWS` rows (as text, with their
+    row numbers) beside it and return its headers, in order. Raises
+    :class:`~tiering.exceptions.InputError` when the file cannot be read."""
+    import pyarrow.parquet as pq
+
     con = data.connect()
     try:
         src, _ = data.read_table(path, "upload", con)
-        src.close()
-        return list(src.types)
+        try:
+            sample = src.db.sql(
+                f"SELECT * FROM ({src.with_rows()}) ORDER BY _row LIMIT {SAMPLE_ROWS}"
+            ).to_arrow_table()
+        finally:
+            src.close()
     finally:
         con.disconnect()
+    write_atomically(_sample_path(path), lambda tmp: pq.write_table(sample, tmp))
+    return [name for name in sample.column_names if name != "_row"]
+
+
+def _sample(job: ImportJob):
+    """The job's stored first rows (made now from the file for a job uploaded before
+    samples were kept). Raises FileNotFoundError when the upload is gone."""
+    import pyarrow.parquet as pq
+
+    path = upload_path(job)
+    if not _sample_path(path).exists():
+        if not path.exists():
+            raise FileNotFoundError(path)
+        _store_sample(path)
+    return pq.read_table(_sample_path(path))
+
+
+def job_columns(job: ImportJob) -> list[str]:
+    """The headers of the job's file, in order, from its stored first rows. Raises
+    FileNotFoundError when the upload is gone and InputError when it cannot be read."""
+    return [name for name in _sample(job).column_names if name != "_row"]
 
 
 def suggest_mapping(columns: Iterable[str], kind: str) -> dict[str, str]:
@@ -268,10 +306,11 @@ class _Upload:
     dates and amounts converted by the engine's SQL), read back in steps of ``STEP`` rows
     so that a million-row file never sits in Python objects all at once.
 
-    ``issues`` holds what stops the file from being read at all (unreadable file, missing
-    or unknown columns); ``total`` is its number of data rows."""
+    ``path`` is the file, or ``(rows, file)``: rows already read from it (see
+    :func:`preview_job`). ``issues`` holds what stops the file from being read at all
+    (unreadable file, missing or unknown columns); ``total`` is its number of data rows."""
 
-    def __init__(self, path: str | Path, kind: str, mapping: dict[str, str] | None, limit=None):
+    def __init__(self, path: str | Path | tuple, kind, mapping: dict[str, str] | None, limit=None):
         self.con = data.connect()
         self.src = None
         self.mapping: dict[str, str] = {}
@@ -287,7 +326,10 @@ class _Upload:
 
     def _load(self, path, kind, mapping, limit) -> None:
         try:
-            self.src, _ = data.read_table(path, "upload", self.con)
+            if isinstance(path, tuple):  # (rows already read, the file they come from)
+                self.src, _ = data.read_rows(path[0], str(path[1]), "upload", self.con)
+            else:
+                self.src, _ = data.read_table(path, "upload", self.con)
         except InputError as e:
             self.issues = list(e.issues)
             return
@@ -372,15 +414,24 @@ class _Upload:
 
 
 def preview(
-    path: str | Path, kind: str, mapping: dict[str, str] | None = None, rows: int = 20
+    path: str | Path | tuple, kind: str, mapping: dict[str, str] | None = None, rows: int = 20
 ) -> list[dict[str, Any]]:
-    """The first ``rows`` rows as ``{"row": n, field: cell text, ...}`` under ``mapping``
-    (the suggested one when None). Raises :class:`ImportRejected` when the file cannot be
-    read or a required column is missing."""
+    """The first ``rows`` rows of the file as ``{"row": n, field: cell text, ...}`` under
+    ``mapping`` (the suggested one when None). Raises :class:`ImportRejected` when the
+    file cannot be read or a required column is missing."""
     with _Upload(path, kind, mapping, limit=rows) as upload:
         if upload.issues:
             raise ImportRejected(None, upload.issues)
         return [{"row": r.row, **r.text} for batch in upload.batches(rows) for r in batch]
+
+
+def preview_job(
+    job: ImportJob, mapping: dict[str, str] | None = None, rows: int = 20
+) -> list[dict[str, Any]]:
+    """:func:`preview` of the job's file from its stored first rows (at most
+    :data:`SAMPLE_ROWS`), without reading the file. Raises FileNotFoundError when the
+    upload is gone."""
+    return preview((_sample(job), upload_path(job)), job.kind, mapping, rows)
 
 
 # --------------------------------------------------------------------------- validation
@@ -1255,6 +1306,7 @@ def issue_text(issue: dict[str, Any] | RowIssue) -> str:
 
 def _refuse(path: Path, message: str):
     path.unlink(missing_ok=True)
+    _sample_path(path).unlink(missing_ok=True)
     raise UploadRefused(message)
 
 
@@ -1284,7 +1336,7 @@ def store_upload(actor, kind: str, uploaded: UploadedFile) -> ImportJob:
     if suffix == ".csv" and (b"\x00" in head or head.startswith((b"PK\x03\x04", b"MZ"))):
         _refuse(path, gettext("The file is not a text CSV file."))
     try:
-        columns = file_columns(path)
+        columns = _store_sample(path)
     except InputError as e:
         reasons = "; ".join(issue_text(i) for i in e.issues)
         _refuse(path, gettext("The file cannot be read: %(reasons)s") % {"reasons": reasons})
@@ -1314,7 +1366,7 @@ def store_upload(actor, kind: str, uploaded: UploadedFile) -> ImportJob:
 def mapping_issues(job: ImportJob, mapping: dict[str, str]) -> list[RowIssue]:
     """What is wrong with ``mapping`` for the job's file (missing required fields, headers
     the file does not have), before anything is queued."""
-    return _resolve(file_columns(upload_path(job)), job.kind, mapping)[1]
+    return _resolve(job_columns(job), job.kind, mapping)[1]
 
 
 def queue_import(actor, job: ImportJob, mapping: dict[str, str], reason: str) -> ImportJob:
@@ -1416,6 +1468,7 @@ def run_job(job_id: int) -> dict[str, Any]:
         progress.close()
     if job.status == ImportJob.Status.DONE:
         upload_path(job).unlink(missing_ok=True)
+        _sample_path(upload_path(job)).unlink(missing_ok=True)
     return {
         "job": job.pk,
         "status": job.status,

@@ -63,7 +63,7 @@ def import_upload(request):
 def _preview(job: ImportJob, mapping: dict[str, str]):
     """(rows, headers, issues) of the file's first rows under ``mapping``."""
     try:
-        rows = services.preview(services.upload_path(job), job.kind, mapping, PREVIEW_ROWS)
+        rows = services.preview_job(job, mapping, PREVIEW_ROWS)
     except services.ImportRejected as e:
         return [], [], [services.issue_text(i) for i in e.issues]
     fields = list(mapping)
@@ -78,7 +78,7 @@ def import_mapping(request, pk):
     if job.status != ImportJob.Status.PENDING:
         return redirect("import_detail", pk=job.pk)
     try:
-        columns = services.file_columns(services.upload_path(job))
+        columns = services.job_columns(job)
     except (InputError, FileNotFoundError):
         return render(request, "imports/import_gone.html", {"job": job}, status=410)
     suggested = services.suggest_mapping(columns, job.kind)
