@@ -4,6 +4,7 @@ job page with every bad row) and the customer export, with their role rules."""
 import csv
 import datetime as dt
 import io
+import zipfile
 from decimal import Decimal
 
 import openpyxl
@@ -395,6 +396,22 @@ def test_the_service_reports_progress_in_steps(tmp_path, manager, monkeypatch):
 # --------------------------------------------------------------------------- hostile input
 
 
+def bomb_workbook(megabytes: int) -> bytes:
+    """A valid workbook whose shared strings are ``megabytes`` of one repeated letter."""
+    book = openpyxl.Workbook()
+    book.active.append(["客户编号"])
+    book.active.append(["A1"])
+    plain, packed = io.BytesIO(), io.BytesIO()
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in source.namelist():
+            z.writestr(name, source.read(name))
+        z.writestr(
+            "xl/sharedStrings.xml", b"<sst><si><t>" + b"A" * (megabytes << 20) + b"</t></si></sst>"
+        )
+    return packed.getvalue()
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "content", "message"),
@@ -405,14 +422,18 @@ def test_the_service_reports_progress_in_steps(tmp_path, manager, monkeypatch):
         ("notes.txt", b"a,b\n1,2\n", "Only .csv and .xlsx files"),
         ("wide.csv", (",".join(f"c{i}" for i in range(300)) + "\n").encode(), "300 columns"),
         ("long.csv", ("x" * 5000 + ",b\n1,2\n").encode(), "longer than 200 characters"),
+        ("bomb.xlsx", None, "refused as a decompression bomb"),
     ],
 )
 def test_hostile_uploads_are_refused_with_a_clear_error(
     client, manager, var_dir, name, content, message
 ):
     """Given an executable renamed .csv, an empty file, a fake workbook, a .txt, a file of
-    300 columns and one with a huge header, when uploaded, then the page names the
-    problem, no job is made and no file is kept."""
+    300 columns, one with a huge header and a workbook of 64 MB of shared strings packed
+    in a few kilobytes, when uploaded, then the page names the problem, no job is made and
+    no file is kept."""
+    if content is None:
+        content = bomb_workbook(64)
     client.force_login(manager)
     response = client.post(
         reverse("import_upload"),
