@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tiering_web.accounts.models import Role
+from tiering_web.jobs import Heartbeat
 from tiering_web.rulesets import jobs
 from tiering_web.rulesets.models import RuleSetVersion, WhatIfRun
 from tiering_web.rulesets.services import do_create_ruleset, do_queue_whatif
@@ -181,7 +182,7 @@ def test_the_heartbeat_stamps_a_running_run(manager, customers, version):
     run = do_queue_whatif(manager, version.ruleset, EDITED, AS_OF)
     long_ago = timezone.now() - dt.timedelta(hours=1)
     WhatIfRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=long_ago)
-    with jobs._Heartbeat(run.pk, every=0.05):
+    with Heartbeat(WhatIfRun, run.pk, ["running"], every=0.05):
         time.sleep(0.5)
     assert WhatIfRun.objects.get(pk=run.pk).heartbeat_at > long_ago + dt.timedelta(minutes=59)
 

@@ -1,11 +1,16 @@
-"""The background worker in tests: every queued task run now, in this process."""
+"""The background worker in tests: every queued task run now, in this process, or a real
+worker process (``python -m tiering_web db_worker``) on the test database."""
 
 from __future__ import annotations
 
 import io
+import os
 import signal
+import subprocess
+import sys
 
 from django.core.management import call_command
+from django.db import connection
 
 
 def run_worker() -> None:
@@ -25,3 +30,29 @@ def run_worker() -> None:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def database_url() -> str:
+    """The test database as a ``DATABASE_URL`` for a worker process (a transactional test's
+    database: what this process writes is committed, so the worker sees it)."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    host = settings.get("HOST") or "localhost"
+    port = settings.get("PORT") or 5432
+    user = settings.get("USER") or "postgres"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+
+
+def start_worker(**env: str) -> subprocess.Popen:
+    """A real worker process on the test database (``--batch``: it ends when no task is
+    left), with ``env`` added to its environment; its stderr is piped."""
+    command = [sys.executable, "-m", "tiering_web", "db_worker", "--batch", "--no-startup-delay"]
+    command += ["--interval", "0", "--no-reload", "--verbosity", "0"]
+    return subprocess.Popen(
+        command,
+        env={**os.environ, "DATABASE_URL": database_url(), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )

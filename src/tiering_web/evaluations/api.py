@@ -22,6 +22,7 @@ from tiering_web.accounts.permissions import (
 )
 from tiering_web.evaluations.models import Evaluation, EvaluationResult
 from tiering_web.evaluations.services import (
+    check_evaluation,
     discard_evaluation,
     do_set_override,
     publish_evaluation,
@@ -84,9 +85,14 @@ def _evaluation_out(evaluation: Evaluation, user) -> dict[str, Any]:
 
 
 def _evaluation(evaluation_id: int) -> Evaluation:
-    return get_object_or_404(
-        Evaluation.objects.select_related("ruleset_version__ruleset", "created_by", "published_by"),
-        pk=evaluation_id,
+    """The evaluation, failed first if it is pending and its worker is gone."""
+    return check_evaluation(
+        get_object_or_404(
+            Evaluation.objects.select_related(
+                "ruleset_version__ruleset", "created_by", "published_by"
+            ),
+            pk=evaluation_id,
+        )
     )
 
 

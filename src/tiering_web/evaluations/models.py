@@ -109,6 +109,8 @@ class Evaluation(models.Model):
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # stamped by the worker while running (tiering_web.jobs.Heartbeat)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     error_en = models.TextField(_("error (English)"), blank=True)
     error_zh = models.TextField(_("error (Chinese)"), blank=True)
     schedule = models.ForeignKey(

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 
 import tiering
 from tiering_web.audit.services import record
@@ -20,6 +20,7 @@ from tiering_web.evaluations import domain, storage
 from tiering_web.evaluations.adapters import by_primary_key, engine_inputs
 from tiering_web.evaluations.models import Evaluation, Override, TierAssignment
 from tiering_web.evaluations.signals import evaluation_published, evaluation_withdrawn
+from tiering_web.jobs import Heartbeat, fail_if_lost
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
 
@@ -179,6 +180,28 @@ def _unexpected(error: BaseException) -> tuple[str, str]:
     return f"unexpected error: {detail}", f"意外错误：{detail}"
 
 
+def check_evaluation(evaluation: Evaluation) -> Evaluation:
+    """``evaluation``, failed first (with the audit entry of a failure) if it is queued or
+    running but its worker is gone (see :func:`tiering_web.jobs.fail_if_lost`): what the
+    pages and the API call before showing a pending evaluation."""
+    if not evaluation.is_pending:
+        return evaluation
+    checked = fail_if_lost(
+        evaluation,
+        (Evaluation.Status.QUEUED, Evaluation.Status.RUNNING),
+        gettext_lazy("the evaluation"),
+        lambda error: {
+            "status": Evaluation.Status.FAILED,
+            "error_en": error[0],
+            "error_zh": error[1],
+            "finished_at": timezone.now(),
+        },
+    )
+    if checked.status == Evaluation.Status.FAILED:
+        record(checked.created_by, "evaluation.fail", checked, "", error=checked.error_en)
+    return checked
+
+
 def _fail(evaluation: Evaluation, en: str, zh: str) -> None:
     with transaction.atomic():
         evaluation.status = Evaluation.Status.FAILED
@@ -203,18 +226,24 @@ def execute_evaluation(evaluation_id: int, lang: str = "en") -> Evaluation | Non
         if locked is None or locked.status != Evaluation.Status.QUEUED:
             return None
         locked.status = Evaluation.Status.RUNNING
-        locked.started_at = timezone.now()
-        locked.save(update_fields=["status", "started_at"])
+        locked.started_at = locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["status", "started_at", "heartbeat_at"])
     evaluation = Evaluation.objects.select_related(
         "ruleset_version__ruleset", "created_by", "schedule__created_by"
     ).get(pk=evaluation_id)
     try:
-        computed = _compute(evaluation.ruleset_version, evaluation.as_of, lang)
-        with transaction.atomic():
-            _store(evaluation.created_by, evaluation, computed)
-            evaluation.status = Evaluation.Status.DRAFT
-            evaluation.finished_at = timezone.now()
-            evaluation.save(update_fields=["status", "finished_at"])
+        with Heartbeat(Evaluation, evaluation.pk, [Evaluation.Status.RUNNING]):
+            computed = _compute(evaluation.ruleset_version, evaluation.as_of, lang)
+            with transaction.atomic():
+                still = Evaluation.objects.select_for_update().filter(
+                    pk=evaluation.pk, status=Evaluation.Status.RUNNING
+                )
+                if not still.exists():  # declared lost meanwhile: its failure stands
+                    return None
+                _store(evaluation.created_by, evaluation, computed)
+                evaluation.status = Evaluation.Status.DRAFT
+                evaluation.finished_at = timezone.now()
+                evaluation.save(update_fields=["status", "finished_at"])
     except tiering.TieringError as error:
         _fail(evaluation, error.message("en"), error.message("zh"))
         return evaluation

@@ -29,6 +29,7 @@ from tiering_web.evaluations.forms import ReasonForm, ResultFilterForm, RunForm,
 from tiering_web.evaluations.models import Evaluation, EvaluationResult, Schedule
 from tiering_web.evaluations.schedules import as_of_for, do_create_schedule, do_update_schedule
 from tiering_web.evaluations.services import (
+    check_evaluation,
     discard_evaluation,
     publish_evaluation,
     queue_evaluation,
@@ -173,7 +174,7 @@ def _detail_context(request, evaluation: Evaluation, **forms) -> dict:
 @login_required
 @require_GET
 def evaluation_detail(request, pk):
-    evaluation = get_object_or_404(_evaluations(), pk=pk)
+    evaluation = check_evaluation(get_object_or_404(_evaluations(), pk=pk))
     context = _detail_context(request, evaluation)
     template = "evaluations/evaluation_detail.html"
     if request.htmx and not request.htmx.boosted and "page" in context:
@@ -186,7 +187,7 @@ def evaluation_detail(request, pk):
 def evaluation_status(request, pk):
     """The status box a queued or running evaluation's page polls; once the evaluation is
     done, htmx reloads the whole page to show the results (or the error)."""
-    evaluation = get_object_or_404(_evaluations(), pk=pk)
+    evaluation = check_evaluation(get_object_or_404(_evaluations(), pk=pk))
     if request.htmx and not evaluation.is_pending:
         return HttpResponseClientRefresh()
     return render(

@@ -41,6 +41,8 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # stamped by the worker while checking and writing (tiering_web.jobs.Heartbeat)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )

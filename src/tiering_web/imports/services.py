@@ -39,7 +39,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connections, router, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 from tiering import cells, data
 from tiering.exceptions import InputError, RowIssue
@@ -52,6 +52,7 @@ from tiering_web.customers import models as cm
 from tiering_web.customers.models import Customer, Payment, Transaction
 from tiering_web.evaluations.models import TierAssignment
 from tiering_web.imports.models import ImportJob
+from tiering_web.jobs import Heartbeat, fail_if_lost
 from tiering_web.rulesets.models import RuleSet
 
 CUSTOMERS = ImportJob.Kind.CUSTOMERS.value
@@ -1427,25 +1428,49 @@ class _JobProgress:
             self._side = None
 
 
+_RUNNING = (ImportJob.Status.CHECKING, ImportJob.Status.WRITING)
+
+
+def check_import(job: ImportJob) -> ImportJob:
+    """``job``, failed first if it is queued or running but its worker is gone (see
+    :func:`tiering_web.jobs.fail_if_lost`; nothing of it was written: the import writes
+    in one transaction): what the job's pages call before showing it."""
+    if not job.running:
+        return job
+
+    def failed(error: tuple[str, str]) -> dict[str, Any]:
+        issue = {"row": None, "column": None, "value": None, "en": error[0], "zh": error[1]}
+        return {"status": ImportJob.Status.FAILED, "finished_at": timezone.now(), "errors": [issue]}
+
+    return fail_if_lost(
+        job, (ImportJob.Status.QUEUED, *_RUNNING), gettext_lazy("the import"), failed
+    )
+
+
 def run_job(job_id: int) -> dict[str, Any]:
     """Run a queued job's import (called by the background task): check the whole file,
     then write it all or nothing, with the progress on the job. The stored file is removed
     once imported; a refused file stays, its job listing every bad row."""
     job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
-    if job.status != ImportJob.Status.QUEUED:
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.CHECKING, heartbeat_at=timezone.now()
+    )
+    if not claimed:
         return {"job": job.pk, "status": job.status}  # already run (a repeated task)
+    job.status = ImportJob.Status.CHECKING
     importer = IMPORTERS[job.kind]
     progress = _JobProgress(job)
     try:
-        importer(
-            job.uploaded_by,
-            upload_path(job),
-            job.mapping,
-            job.reason,
-            file_name=job.file_name,
-            job=job,
-            progress=progress,
-        )
+        with Heartbeat(ImportJob, job.pk, _RUNNING):
+            importer(
+                job.uploaded_by,
+                upload_path(job),
+                job.mapping,
+                job.reason,
+                file_name=job.file_name,
+                job=job,
+                progress=progress,
+            )
     except ImportRejected:
         pass
     except Exception as e:

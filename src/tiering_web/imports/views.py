@@ -121,7 +121,9 @@ def import_mapping(request, pk):
 @require_GET
 @importer_required
 def import_detail(request, pk):
-    job = get_object_or_404(ImportJob.objects.select_related("uploaded_by"), pk=pk)
+    job = services.check_import(
+        get_object_or_404(ImportJob.objects.select_related("uploaded_by"), pk=pk)
+    )
     errors = Paginator(job.errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "job": job,

@@ -4,73 +4,24 @@
 :data:`tiering_web.rulesets.tasks.whatif_in_background`, which the worker
 (``python -m tiering_web db_worker``) runs by calling :func:`execute_whatif`.
 
-A worker can die in the middle (killed, out of memory, the machine gone) without anyone
-writing that down: django-tasks' own record of the task then stays ``RUNNING`` too. So a
-running what-if is stamped with a heartbeat every :data:`HEARTBEAT_SECONDS` by a thread
-of the worker, and :func:`check_whatif`, which the page and the API call before showing a
-pending run, marks it failed when the heartbeat is older than :data:`LOST_AFTER`, or
-when django-tasks says its task failed, finished or no longer exists while the run is
-still pending.
+A running what-if is stamped with a heartbeat, and :func:`check_whatif`, which the page and
+the API call before showing a pending run, fails it when its worker is gone: see
+:mod:`tiering_web.jobs`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-from collections.abc import Callable
-
-from django.db import connections, transaction
-from django.utils import timezone, translation
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tasks import TaskResultStatus, default_task_backend
-from django_tasks.exceptions import TaskResultDoesNotExist
+from django.utils.translation import gettext_lazy
 
 from tiering import TieringError
+from tiering_web.jobs import Heartbeat, both, fail_if_lost
 from tiering_web.rulesets.models import WhatIfRun
 from tiering_web.rulesets.whatif import result_json, what_if
 
-#: How often (seconds) the worker stamps a running what-if as alive.
-HEARTBEAT_SECONDS = 5.0
-#: A running what-if without a heartbeat for this long has lost its worker.
-LOST_AFTER = dt.timedelta(seconds=60)
-
 _PENDING = (WhatIfRun.Status.QUEUED, WhatIfRun.Status.RUNNING)
-
-
-def _both(text: Callable[[], str]) -> tuple[str, str]:
-    """``text()`` (a gettext call) in English and in Chinese, to store both."""
-    out = []
-    for lang in ("en", "zh-hans"):
-        with translation.override(lang):
-            out.append(text())
-    return out[0], out[1]
-
-
-class _Heartbeat:
-    """While the ``with`` block runs, stamp ``heartbeat_at`` of the running what-if every
-    ``every`` seconds from a thread (with its own database connection)."""
-
-    def __init__(self, run_id: int, every: float | None = None):
-        self.run_id, self.every = run_id, every or HEARTBEAT_SECONDS
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"whatif-{run_id}", daemon=True)
-
-    def _beat(self) -> None:
-        try:
-            while not self._stop.wait(self.every):
-                WhatIfRun.objects.filter(pk=self.run_id, status=WhatIfRun.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _stage(run_id: int):
@@ -114,7 +65,7 @@ def execute_whatif(run_id: int) -> WhatIfRun | None:
         locked.save(update_fields=["status", "started_at", "heartbeat_at"])
     run = WhatIfRun.objects.select_related("baseline__ruleset").get(pk=run_id)
     try:
-        with _Heartbeat(run.pk):
+        with Heartbeat(WhatIfRun, run.pk, [WhatIfRun.Status.RUNNING]):
             outcome = what_if(run.definition, run.baseline, run.as_of, progress=_stage(run.pk))
             data = result_json(outcome)
     except TieringError as error:
@@ -124,7 +75,7 @@ def execute_whatif(run_id: int) -> WhatIfRun | None:
         _finish(
             run.pk,
             WhatIfRun.Status.FAILED,
-            error=_both(lambda: _("unexpected error: %(detail)s") % {"detail": detail}),
+            error=both(lambda: _("unexpected error: %(detail)s") % {"detail": detail}),
         )
         raise
     else:
@@ -133,45 +84,18 @@ def execute_whatif(run_id: int) -> WhatIfRun | None:
     return run
 
 
-def _lost(run: WhatIfRun, now: dt.datetime) -> tuple[str, str] | None:
-    """Why a pending run will never finish, in English and Chinese; None while it may."""
-    beat = run.heartbeat_at
-    if run.status == WhatIfRun.Status.RUNNING and beat is not None and now - beat > LOST_AFTER:
-        seconds = int((now - beat).total_seconds())
-        return _both(
-            lambda: (
-                _("the background worker stopped: no sign of life for %(seconds)s seconds")
-                % {"seconds": seconds}
-            )
-        )
-    if not run.task_id:
-        return None
-    try:
-        task = default_task_backend.get_result(run.task_id)
-    except TaskResultDoesNotExist:
-        return _both(lambda: _("the background task is gone"))
-    if task.status == TaskResultStatus.FAILED:
-        errors = getattr(task, "errors", None) or []
-        kind = errors[-1].exception_class_path if errors else ""
-        return _both(lambda: _("the background task failed (%(kind)s)") % {"kind": kind or "?"})
-    if task.status == TaskResultStatus.SUCCESSFUL:
-        return _both(lambda: _("the background task ended without finishing the what-if"))
-    return None
-
-
 def check_whatif(run: WhatIfRun) -> WhatIfRun:
-    """``run``, failed first if it is pending but will never finish (see the module's
-    docstring); a run that is done, failed, or still alive is returned as it is."""
-    if not run.is_pending:
-        return run
-    error = _lost(run, timezone.now())
-    if error is None:
-        return run
-    WhatIfRun.objects.filter(pk=run.pk, status__in=_PENDING).update(
-        status=WhatIfRun.Status.FAILED,
-        error_en=error[0],
-        error_zh=error[1],
-        finished_at=timezone.now(),
+    """``run``, failed first if it is pending but will never finish (see
+    :func:`tiering_web.jobs.fail_if_lost`); a run that is done, failed, or still alive is
+    returned as it is."""
+    return fail_if_lost(
+        run,
+        _PENDING,
+        gettext_lazy("the what-if"),
+        lambda error: {
+            "status": WhatIfRun.Status.FAILED,
+            "error_en": error[0],
+            "error_zh": error[1],
+            "finished_at": timezone.now(),
+        },
     )
-    run.refresh_from_db()
-    return run
