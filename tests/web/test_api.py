@@ -295,10 +295,10 @@ def test_bulk_upsert_is_all_or_nothing(users, owned):
     assert Transaction.objects.count() == before
 
     response = am.post("/api/transactions/bulk", {"rows": rows[:2]}, content_type=json)
-    assert response.json() == {"created": 2, "updated": 0}
+    assert response.json() == {"created": 2, "updated": 0, "unchanged": 0}
     rows[0]["amount"] = "150.00"
     response = am.post("/api/transactions/bulk", {"rows": rows[:2]}, content_type=json)
-    assert response.json() == {"created": 0, "updated": 2}
+    assert response.json() == {"created": 0, "updated": 1, "unchanged": 1}
     assert str(Transaction.objects.get(reference="SO-1").amount) == "150.00"
     assert Transaction.objects.count() == before + 2
     entry = AuditEntry.objects.filter(action="transaction.upsert").first()

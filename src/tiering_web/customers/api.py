@@ -20,11 +20,11 @@ from tiering_web.accounts.permissions import (
     sees_contacts,
     visible_customers,
 )
+from tiering_web.customers import ledger
 from tiering_web.customers.models import Customer, Status
 from tiering_web.customers.services import (
     do_create_customer,
     do_update_customer,
-    do_upsert_transactions,
 )
 from tiering_web.evaluations.explanations import explaining_results, reason_in
 from tiering_web.evaluations.models import TierAssignment
@@ -250,7 +250,8 @@ class TransactionsIn(Schema):
 
 class UpsertOut(Schema):
     created: int
-    updated: int
+    updated: int = Field(description="rows whose stored transaction had other values")
+    unchanged: int = Field(description="rows whose stored transaction was already so")
 
 
 @transactions_router.post("/bulk", response=UpsertOut)
@@ -278,8 +279,13 @@ def upsert_transactions(request, payload: TransactionsIn):
         if key in seen:
             errors[f"rows[{i}].reference"] = ValidationError(f"repeats rows[{seen[key]}]")
         seen.setdefault(key, i)
-        rows.append({**row.dict(), "customer": customer})
+        if customer is not None:
+            rows.append(
+                ledger.transaction_row(
+                    customer.pk, row.reference, row.date, row.amount, row.cost, row.kind
+                )
+            )
     if errors:
         raise ValidationError(errors)
-    created, updated = do_upsert_transactions(user, rows, payload.reason)
-    return {"created": created, "updated": updated}
+    created, updated = ledger.do_upsert_transactions(user, rows, payload.reason)
+    return {"created": created, "updated": updated, "unchanged": len(rows) - created - updated}

@@ -153,7 +153,9 @@ class Customer(models.Model):
 
 class Transaction(models.Model):
     """An order or a return. ``amount`` and ``cost`` are always positive here; a return
-    counts negatively when the engine reads it."""
+    counts negatively when the engine reads it. Written through
+    :mod:`tiering_web.customers.ledger`; a reference names at most one transaction of its
+    customer."""
 
     class Kind(models.TextChoices):
         ORDER = "order", _("Order")
@@ -173,13 +175,23 @@ class Transaction(models.Model):
         verbose_name_plural = _("transactions")
         ordering = ("customer", "date", "id")
         indexes = [models.Index(fields=["customer", "date"], name="transaction_customer_date_idx")]
+        constraints = [
+            # a reference names one transaction of its customer (tiering_web.customers.ledger)
+            models.UniqueConstraint(
+                fields=["customer", "reference"],
+                condition=~models.Q(reference=""),
+                name="transaction_one_per_reference",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.date} {self.kind} {self.amount}"
 
 
 class Payment(models.Model):
-    """Money received from a customer (回款)."""
+    """Money received from a customer (回款). Written through
+    :mod:`tiering_web.customers.ledger`; a reference names at most one payment of its
+    customer."""
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="payments"
@@ -193,6 +205,13 @@ class Payment(models.Model):
         verbose_name_plural = _("payments")
         ordering = ("customer", "date", "id")
         indexes = [models.Index(fields=["customer", "date"], name="payment_customer_date_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "reference"],
+                condition=~models.Q(reference=""),
+                name="payment_one_per_reference",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.date} {self.amount}"

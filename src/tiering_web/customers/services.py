@@ -72,32 +72,6 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
     return customer
 
 
-def do_upsert_transactions(actor, rows: list[dict[str, Any]], reason: str) -> tuple[int, int]:
-    """Create or update transactions by (customer, reference), all or nothing, with one
-    audit entry for the batch. ``rows`` carry ``Customer`` objects already checked for the
-    actor."""
-    created = updated = 0
-    with transaction.atomic():
-        for row in rows:
-            _, made = Transaction.objects.update_or_create(
-                customer=row["customer"],
-                reference=row["reference"],
-                defaults={k: row[k] for k in ("date", "amount", "cost", "kind")},
-            )
-            created += made
-            updated += not made
-        record(
-            actor,
-            "transaction.upsert",
-            None,
-            reason,
-            created=created,
-            updated=updated,
-            customers=sorted({row["customer"].code for row in rows}),
-        )
-    return created, updated
-
-
 def account_balance(customer: Customer) -> dict[str, Decimal]:
     """The customer's account over all recorded history: net sales (orders less returns),
     payments received, and what is still owed (``receivables``; negative: paid ahead) —

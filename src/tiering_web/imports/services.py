@@ -48,6 +48,7 @@ from tiering_web.accounts.models import Role
 from tiering_web.accounts.permissions import role
 from tiering_web.accountwork.services import record_ownership_changes
 from tiering_web.audit.services import record
+from tiering_web.customers import ledger
 from tiering_web.customers import models as cm
 from tiering_web.customers.models import Customer, Payment, Transaction
 from tiering_web.evaluations.models import TierAssignment
@@ -595,15 +596,14 @@ def _bad_amount(r: _Row, column: str, value) -> RowIssue:
     )
 
 
-def _transaction_kind(r: _Row) -> Transaction.Kind | None:
-    """The row's kind from its 类型 cell, else from the sign of the amount."""
+def _transaction_kind(r: _Row) -> str | None:
+    """The row's kind from its 类型 cell (None for a name we do not know), else from the
+    sign of the amount (:func:`tiering_web.customers.ledger.entry_kind`)."""
     text = r.text.get("kind")
-    if text is not None:
-        return _KINDS.get(text.lower())
-    amount = r.parsed.get("amount")
-    if amount is not None and amount < 0:
-        return Transaction.Kind.RETURN
-    return Transaction.Kind.ORDER
+    if text is not None and text.lower() not in _KINDS:
+        return None
+    named = _KINDS[text.lower()].value if text is not None else None
+    return ledger.entry_kind(named, r.parsed.get("amount"))
 
 
 class _LedgerCheck:
@@ -828,107 +828,43 @@ def _write_customers(rows: list[_Row], checker: _CustomerCheck) -> tuple[int, in
     return len(new), len(changed)
 
 
-def _stored_references(checker: _TransactionCheck) -> bool:
-    """Whether any stored transaction of the file's customers has a reference (if none
-    does, as on a first import, no row can update one and the lookups are skipped). Asked
+def _stored_references(checker: _LedgerCheck, model) -> bool:
+    """Whether any stored entry of the file's customers has a reference (if none does, as
+    on a first import, no row can update one and the ledger's lookups are skipped). Asked
     once, before the first write: the file's own (customer, reference) pairs are unique."""
     if checker.has_references is None:
         ids = sorted(set(checker.ids.values()))
         checker.has_references = any(
-            Transaction.objects.filter(customer_id__in=ids[i : i + BATCH])
-            .exclude(reference="")
-            .exists()
+            model.objects.filter(customer_id__in=ids[i : i + BATCH]).exclude(reference="").exists()
             for i in range(0, len(ids), BATCH)
         )
     return checker.has_references
 
 
-def _insert_transactions(values: list[tuple]) -> None:
-    """INSERT the rows ``(customer_id, reference, date, amount, cost, kind)`` with one
-    prepared statement per step (``executemany``; ``COPY`` on PostgreSQL): the ORM's
-    ``bulk_create`` builds and adapts every value of a million rows in Python, four to ten
-    times slower. Values are adapted by the backend's own operations, as the ORM would."""
-    if not values:
-        return
-    connection = connections[router.db_for_write(Transaction)]
-    ops = connection.ops
-    meta = Transaction._meta
-    names = ("customer_id", "reference", "date", "amount", "cost", "kind")
-    columns = ", ".join(ops.quote_name(meta.get_field(n).column) for n in names)
-    sql = (
-        f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "
-        f"VALUES ({', '.join(['%s'] * len(names))})"
-    )
-    date, money = ops.adapt_datefield_value, ops.adapt_decimalfield_value
-    params = [
-        (c, ref, date(d), money(a, 18, 2), money(k, 18, 2), kind)
-        for c, ref, d, a, k, kind in values
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY (psycopg 3): in the same transaction, ten times faster than executemany
-            copy_sql = f"COPY {ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
-            with cursor.cursor.copy(copy_sql) as copy:
-                for row in params:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(sql, params)
-
-
 def _write_transactions(rows: list[_Row], checker: _TransactionCheck) -> tuple[int, int]:
-    """Add the step's transactions; a row with a reference updates that customer's stored
-    transaction with the same reference (the oldest one) if there is one."""
+    """Write the step's transactions through the ledger (a reference updates that
+    customer's transaction with the same reference)."""
     ids = checker.ids
-    wanted = []
-    for r in rows:
-        cost = r.parsed.get("cost")
-        wanted.append(
-            (
-                ids[r.text["customer_code"]],
-                r.text.get("reference") or "",
-                r.parsed["date"],
-                abs(r.parsed["amount"]),
-                Decimal("0.00") if cost is None else abs(cost),
-                _transaction_kind(r).value,
-            )
+    entries = [
+        ledger.transaction_row(
+            ids[r.text["customer_code"]],
+            r.text.get("reference"),
+            r.parsed["date"],
+            r.parsed["amount"],
+            r.parsed.get("cost"),
+            _transaction_kind(r),
         )
-    stored: dict[tuple[int, str], Transaction] = {}
-    if _stored_references(checker):
-        referenced = sorted({(w[0], w[1]) for w in wanted if w[1]})
-        for i in range(0, len(referenced), BATCH):
-            chunk = referenced[i : i + BATCH]
-            query = Transaction.objects.filter(
-                customer_id__in={c for c, _ in chunk}, reference__in={ref for _, ref in chunk}
-            )
-            for t in query.order_by("-id"):
-                stored[(t.customer_id, t.reference)] = t  # the oldest wins
-    new, changed = [], []
-    for row in wanted:
-        customer_id, reference, date, amount, cost, kind = row
-        existing = stored.get((customer_id, reference)) if reference else None
-        if existing is None:
-            new.append(row)
-            continue
-        values = {"date": date, "amount": amount, "cost": cost, "kind": kind}
-        diff = {k: v for k, v in values.items() if getattr(existing, k) != v}
-        if diff:
-            for k, v in diff.items():
-                setattr(existing, k, v)
-            changed.append(existing)
-    _insert_transactions(new)
-    if changed:
-        Transaction.objects.bulk_update(
-            changed, ["date", "amount", "cost", "kind"], batch_size=BATCH
-        )
-    return len(new), len(changed)
+        for r in rows
+    ]
+    return ledger.write_transactions(entries, lookup=_stored_references(checker, Transaction))
 
 
 def _write_payments(rows: list[_Row], checker: _PaymentCheck) -> tuple[int, int]:
-    """Add the step's payments; a row with a reference updates that customer's stored
-    payment with the same reference (the oldest one) if there is one."""
+    """Write the step's payments received through the ledger (a reference updates that
+    customer's payment with the same reference)."""
     ids = checker.ids
-    wanted = [
-        (
+    entries = [
+        ledger.PaymentRow(
             ids[r.text["customer_code"]],
             r.text.get("reference") or "",
             r.parsed["date"],
@@ -936,39 +872,7 @@ def _write_payments(rows: list[_Row], checker: _PaymentCheck) -> tuple[int, int]
         )
         for r in rows
     ]
-    if checker.has_references is None:  # asked once: the file's own pairs are unique
-        known = sorted(set(ids.values()))
-        checker.has_references = any(
-            Payment.objects.filter(customer_id__in=known[i : i + BATCH])
-            .exclude(reference="")
-            .exists()
-            for i in range(0, len(known), BATCH)
-        )
-    stored: dict[tuple[int, str], Payment] = {}
-    if checker.has_references:
-        referenced = sorted({(w[0], w[1]) for w in wanted if w[1]})
-        for i in range(0, len(referenced), BATCH):
-            chunk = referenced[i : i + BATCH]
-            query = Payment.objects.filter(
-                customer_id__in={c for c, _ in chunk}, reference__in={ref for _, ref in chunk}
-            )
-            for p in query.order_by("-id"):
-                stored[(p.customer_id, p.reference)] = p  # the oldest wins
-    new, changed = [], []
-    for customer_id, reference, date, amount in wanted:
-        existing = stored.get((customer_id, reference)) if reference else None
-        if existing is None:
-            new.append(
-                Payment(customer_id=customer_id, reference=reference, date=date, amount=amount)
-            )
-            continue
-        if (existing.date, existing.amount) != (date, amount):
-            existing.date, existing.amount = date, amount
-            changed.append(existing)
-    Payment.objects.bulk_create(new, batch_size=BATCH)
-    if changed:
-        Payment.objects.bulk_update(changed, ["date", "amount"], batch_size=BATCH)
-    return len(new), len(changed)
+    return ledger.write_payments(entries, lookup=_stored_references(checker, Payment))
 
 
 _WRITERS: dict[str, Callable] = {
