@@ -25,7 +25,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -53,7 +52,7 @@ from tiering_web.notifications.tasks import send_due_messages
 from tiering_web.policies.services import do_approve_policy_version, do_save_policy_version
 from tiering_web.rulesets.services import do_set_primary
 
-from .conftest import AS_OF, NEXT_QUARTER
+from .conftest import AS_OF, NEXT_QUARTER, database_url
 from .worker import run_worker
 
 # the engine reads through its own connection, which sees committed rows only; the
@@ -540,17 +539,6 @@ def test_a_slow_worker_does_not_send_what_another_worker_took_over(company, smtp
     assert (second.status, second.attempts) == (Message.Status.SENT, 2)
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    host = settings.get("HOST") or "localhost"
-    port = settings.get("PORT") or 5432
-    user = settings.get("USER") or "postgres"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
-
-
 def test_a_worker_process_killed_mid_send_is_replaced_without_loss_or_duplicate(
     company, smtp, settings
 ):
@@ -563,7 +551,7 @@ def test_a_worker_process_killed_mid_send_is_replaced_without_loss_or_duplicate(
     smtp.slow = True
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "TIERING_EMAIL_HOST": "127.0.0.1",
         "TIERING_EMAIL_PORT": str(smtp.port),
         "TIERING_EMAIL_FROM": settings.DEFAULT_FROM_EMAIL,
