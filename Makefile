@@ -10,8 +10,10 @@ BIN    := $(VENV)/bin
 DEMO   := demo
 EXAMPLES := scorecard pareto rfm membership prospects clv collection
 WEB    := $(BIN)/tiering-web
+# The web app's secret key, made once (the app refuses to start without DEBUG and a key)
+SECRET_KEY_FILE := $(or $(TIERING_SECRET_KEY_FILE),$(or $(TIERING_VAR_DIR),var)/secret_key)
 
-.PHONY: install run demo web test lint format lock bench clean
+.PHONY: install run demo web secret-key test lint format lock bench clean
 
 install: $(VENV)/.installed
 
@@ -37,10 +39,19 @@ demo: install
 # The web app on SQLite (DATABASE_URL=postgres://... for PostgreSQL): schema, the demo
 # company with two published quarters (once), then the server and its background worker
 # (the demo's e-mails are written to var/mail/ instead of going to an SMTP server).
-web: install
+web: install secret-key
 	$(WEB) migrate --verbosity 0
 	$(WEB) load_demo --from $(DEMO)
 	TIERING_EMAIL_FILE_PATH=var/mail $(WEB) serve 127.0.0.1:8000
+
+# A random key in $(SECRET_KEY_FILE), readable by its owner only; kept once it exists.
+secret-key: $(SECRET_KEY_FILE)
+
+$(SECRET_KEY_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@.tmp
+	@mv $@.tmp $@
+	@echo "secret key written to $@"
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -1,24 +1,74 @@
 """Settings for the web application, read from the environment.
 
 ``DATABASE_URL`` picks the database (SQLite file ``var/tiering.sqlite3`` under the current
-directory by default; ``postgres://...`` for PostgreSQL), ``TIERING_SECRET_KEY`` and
-``TIERING_DEBUG`` the usual Django switches, ``TIERING_VAR_DIR`` where local files go.
+directory by default; ``postgres://...`` for PostgreSQL), ``TIERING_DEBUG`` Django's debug
+mode, ``TIERING_VAR_DIR`` where local files go (``var/`` under the current directory).
+
+The secret key (sessions, CSRF, password resets) is, in this order: ``TIERING_SECRET_KEY``;
+the contents of the file ``TIERING_SECRET_KEY_FILE`` (default ``var/secret_key``, which
+``make run`` and ``make web`` generate once, readable by its owner only); under
+``TIERING_DEBUG=1`` or inside a pytest run (pytest sets ``PYTEST_VERSION``) a fixed key that
+is not secret. Otherwise the application refuses to start (``ImproperlyConfigured`` naming
+``TIERING_SECRET_KEY``) rather than sign sessions with a key printed in its source.
+
+Logging: everything at ``TIERING_LOG_LEVEL`` (default ``INFO``) and above, unhandled errors
+of a request (500) with their traceback, goes to standard error and to a rotating file,
+``TIERING_LOG_FILE`` (default ``var/log/tiering.log``, 10 MB × 5 files; empty for standard
+error only).
+
+HTTPS deployments set ``TIERING_HTTPS=1``: plain-HTTP requests are redirected to HTTPS, the
+session and CSRF cookies are sent over HTTPS only, and HSTS tells browsers to use HTTPS for
+``TIERING_HSTS_SECONDS`` (default a year; with ``includeSubDomains`` and ``preload`` unless
+``TIERING_HSTS_INCLUDE_SUBDOMAINS=0`` / ``TIERING_HSTS_PRELOAD=0``). Behind a reverse proxy
+that ends TLS, ``TIERING_BEHIND_PROXY=1`` also trusts its ``X-Forwarded-Proto: https``: the
+proxy must set that header itself and strip it from what clients send.
+``TIERING_ALLOWED_HOSTS`` (comma-separated) names the host names the site answers to.
+
+Every page carries a Content-Security-Policy (:mod:`tiering_web.security_headers`), and
+Django's ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin`` and
+``X-Frame-Options: DENY``; every API answer ``Cache-Control: no-store``.
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("TIERING_VAR_DIR", Path.cwd() / "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get(
-    "TIERING_SECRET_KEY", "django-insecure-dev-only-change-me-in-production-tiering"
-)
-DEBUG = os.environ.get("TIERING_DEBUG", "0").lower() in ("1", "true", "yes", "on")
+
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = _flag("TIERING_DEBUG")
+
+#: The key DEBUG and the tests use: public, so never for a server others can reach.
+DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-change-me-in-production-tiering"
+SECRET_KEY_FILE = Path(os.environ.get("TIERING_SECRET_KEY_FILE") or VAR_DIR / "secret_key")
+
+
+def _secret_key() -> str:
+    if key := os.environ.get("TIERING_SECRET_KEY", "").strip():
+        return key
+    if SECRET_KEY_FILE.is_file() and (key := SECRET_KEY_FILE.read_text().strip()):
+        return key
+    if DEBUG or "PYTEST_VERSION" in os.environ:
+        return DEVELOPMENT_SECRET_KEY
+    raise ImproperlyConfigured(
+        "TIERING_SECRET_KEY is not set and there is no key file at "
+        f"{SECRET_KEY_FILE} (TIERING_SECRET_KEY_FILE). Set TIERING_SECRET_KEY to a long "
+        "random string, or write one to that file, e.g. python -c 'import secrets; "
+        "print(secrets.token_urlsafe(50))' > var/secret_key (`make web` does this once); "
+        "TIERING_DEBUG=1 runs with a public development key instead."
+    )
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = [h for h in os.environ.get("TIERING_ALLOWED_HOSTS", "").split(",") if h] or [
     "127.0.0.1",
     "localhost",
@@ -52,6 +102,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # a Content-Security-Policy on every page, no caching of API answers (contact data)
+    "tiering_web.security_headers.ContentSecurityPolicyMiddleware",
+    "tiering_web.security_headers.NoStoreApiMiddleware",
     # the app's own static files (htmx, admin) also without DEBUG, e.g. under `make run`
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,3 +221,51 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 #                                (default 0: not in the future; every path checks it, see
 #                                tiering_web.evaluations.domain.check_as_of)
 TIERING_AS_OF_HORIZON_DAYS = int(os.environ.get("TIERING_AS_OF_HORIZON_DAYS", "0"))
+
+# --- Security headers and HTTPS (see the module docstring) -------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True  # X-Content-Type-Options: nosniff
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+#: The path under which the API answers (``Cache-Control: no-store`` on all of them).
+TIERING_API_PREFIX = "/api/"
+if _flag("TIERING_HTTPS"):
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("TIERING_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("TIERING_HSTS_INCLUDE_SUBDOMAINS", "1")
+    SECURE_HSTS_PRELOAD = _flag("TIERING_HSTS_PRELOAD", "1")
+    if _flag("TIERING_BEHIND_PROXY"):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Logging ------------------------------------------------------------------------------
+# One format for the server, the worker and the commands; Django's "django" logger (which
+# logs every unhandled request error with its traceback through "django.request")
+# propagates to the root's handlers instead of its own DEBUG-only console.
+LOG_LEVEL = os.environ.get("TIERING_LOG_LEVEL", "INFO").upper()
+LOG_FILE = os.environ.get("TIERING_LOG_FILE", str(VAR_DIR / "log" / "tiering.log"))
+_log_handlers = {
+    "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+}
+if LOG_FILE:
+    Path(LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
+    _log_handlers["file"] = {
+        "class": "logging.handlers.RotatingFileHandler",
+        "filename": LOG_FILE,
+        "maxBytes": 10 * 1024 * 1024,
+        "backupCount": 5,
+        "encoding": "utf-8",
+        "delay": True,
+        "formatter": "plain",
+    }
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}
+    },
+    "handlers": _log_handlers,
+    "root": {"handlers": list(_log_handlers), "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
+}

@@ -63,6 +63,20 @@ LEDGER = {
 EXPECTED = {code: tier for code, (_, _, tier) in LEDGER.items()}
 
 
+def database_url() -> str:
+    """The test database as a ``DATABASE_URL``, for the processes a test starts."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    host = settings.get("HOST") or "localhost"
+    port = settings.get("PORT") or 5432
+    user = settings.get("USER") or "postgres"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+
+
 @pytest.fixture
 def manager(django_user_model):
     from tiering_web.accounts.models import Role

@@ -1,5 +1,7 @@
-"""Login throttling: failures counted per username and per address in the database,
-lockouts that refuse even the right password, recorded, and that end with the window."""
+"""Login throttling: failures counted per username from one address, per username from
+all addresses and (as a high ceiling) per address, in the database; lockouts that refuse
+even the right password, are recorded, grow with further failures and end; made-up
+usernames from an office's shared address lock no real user out."""
 
 import datetime as dt
 
@@ -8,6 +10,7 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
+from tiering_web.accounts import login_throttle
 from tiering_web.accounts.models import LoginAttempt, Role
 from tiering_web.audit.models import AuditEntry
 
@@ -43,6 +46,10 @@ def logged_in(client) -> bool:
     return client.get(reverse("dashboard")).status_code == 200
 
 
+def lockouts():
+    return list(AuditEntry.objects.filter(action="login.lockout").order_by("id"))
+
+
 def fail(username, times, ip="10.0.0.1"):
     """``times`` wrong passwords for ``username`` from ``ip``; the last response."""
     for _ in range(times):
@@ -73,7 +80,7 @@ def test_five_failures_lock_the_username_even_for_the_right_password(wang):
     assert not logged_in(client)
     [entry] = AuditEntry.objects.filter(action="login.lockout")
     assert entry.actor is None and entry.object_id == str(wang.pk)
-    assert entry.details["scope"] == "username" and entry.details["username"] == "wang"
+    assert entry.details["scope"] == "username_ip" and entry.details["username"] == "wang"
     assert entry.details["failures"] == 5 and entry.details["ip"] == "10.0.0.1"
     outcomes = list(LoginAttempt.objects.order_by("id").values_list("outcome", flat=True))
     assert outcomes == ["failure"] * 5 + ["refused"]
@@ -180,3 +187,98 @@ def test_missing_fields_are_not_counted(wang):
     response = log_in(Client(), "wang", "", **EN)
     assert "This field is required." in response.content.decode()
     assert not LoginAttempt.objects.exists()
+
+
+@pytest.mark.django_db
+def test_made_up_usernames_from_an_office_address_lock_no_real_user_out(wang, li):
+    """Given an office behind one address (NAT) from which twenty made-up usernames fail
+    once each, when wang, who never logged in from there, and li, who did, log in from
+    that address, then both get in, and no lockout was recorded."""
+    assert log_in(Client(), "li", PASSWORD, ip="10.0.0.50").status_code == 302
+    for n in range(20):
+        fail(f"made-up-{n}", 1, ip="10.0.0.50")
+    for name in ("wang", "li"):
+        client = Client()
+        assert log_in(client, name, PASSWORD, ip="10.0.0.50").status_code == 302
+        assert logged_in(client)
+    assert lockouts() == []
+
+
+@pytest.mark.django_db
+def test_the_address_ceiling_spares_users_known_at_that_address(settings, wang, li):
+    """Given a ceiling of three failures per address and li having logged in from
+    10.0.0.9 before, when three names fail from there, then wang (new there) is refused
+    from that address but li, known there, gets in."""
+    settings.TIERING_LOGIN_FAILURES_PER_IP = 3
+    assert log_in(Client(), "li", PASSWORD, ip="10.0.0.9").status_code == 302
+    for name in ("a", "b", "c"):
+        fail(name, 1, ip="10.0.0.9")
+    assert LOCKED in log_in(Client(), "wang", PASSWORD, ip="10.0.0.9", **EN).content.decode()
+    assert log_in(Client(), "li", PASSWORD, ip="10.0.0.9").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_username_failing_from_one_address_may_still_log_in_from_another(wang):
+    """Given wang's five failures from 10.0.0.1 (that address now waits), when wang logs in
+    from 10.0.0.2, then he gets in: five failures lock the pair, not the username."""
+    fail("wang", 5, ip="10.0.0.1")
+    assert LOCKED in log_in(Client(), "wang", PASSWORD, ip="10.0.0.1", **EN).content.decode()
+    assert log_in(Client(), "wang", PASSWORD, ip="10.0.0.2").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_username_guessed_from_many_addresses_waits_except_where_its_user_works(wang):
+    """Given wang known at the office (10.0.0.1) and ten failures for 'wang' from ten
+    other addresses, when he logs in with the right password from an eleventh address,
+    then he is told to wait 15 minutes (one lockout of scope 'username' recorded), while
+    from the office he gets in; once the wait is over, the new address works too."""
+    assert log_in(Client(), "wang", PASSWORD, ip="10.0.0.1").status_code == 302
+    for n in range(10):
+        fail("wang", 1, ip=f"10.1.0.{n + 1}")
+    body = log_in(Client(), "wang", PASSWORD, ip="10.2.0.1", **EN).content.decode()
+    assert LOCKED in body and "try again in 15 minutes." in body
+    [entry] = lockouts()
+    assert entry.details["scope"] == "username" and entry.details["failures"] == 10
+    assert entry.object_id == str(wang.pk) and entry.details["ip"] == "10.1.0.10"
+    assert log_in(Client(), "wang", PASSWORD, ip="10.0.0.1").status_code == 302
+    assert LOCKED in log_in(Client(), "wang", PASSWORD, ip="10.2.0.2", **EN).content.decode()
+    age_attempts(16)
+    assert log_in(Client(), "wang", PASSWORD, ip="10.2.0.1").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_wait_doubles_with_each_failure_after_it_and_ends(wang):
+    """Given wang waiting 15 minutes after five failures from one address, with refused
+    tries during the wait, when one more password fails after the wait, then he waits 30
+    minutes; after that one more, 60 minutes; when that wait is over, the right password
+    logs him in, and the count starts again."""
+    body = fail("wang", 5).content.decode()
+    assert "try again in 15 minutes." in body
+    fail("wang", 3)  # refused: they neither prolong nor grow the wait
+    age_attempts(16)
+    assert "try again in 30 minutes." in fail("wang", 1).content.decode()
+    age_attempts(31)
+    assert "try again in 60 minutes." in fail("wang", 1).content.decode()
+    age_attempts(59)
+    assert LOCKED in log_in(Client(), "wang", PASSWORD, **EN).content.decode()
+    age_attempts(2)
+    client = Client()
+    assert log_in(client, "wang", PASSWORD).status_code == 302 and logged_in(client)
+    assert MISMATCH in fail("wang", 1).content.decode()
+    assert [e.details["failures"] for e in lockouts()] == [5, 6, 7]
+
+
+@pytest.mark.django_db
+def test_failures_older_than_a_day_are_forgotten(wang):
+    """Given four failures a day and an hour ago, when wang mistypes once more, then he is
+    not locked out: only the last 24 hours count."""
+    fail("wang", 4)
+    age_attempts(25 * 60)
+    assert MISMATCH in fail("wang", 1).content.decode()
+
+
+def test_the_wait_is_capped(settings):
+    """Given the defaults, the waits after the limit are 15, 30, 60, 120 minutes, then
+    never more than the 240-minute cap."""
+    waits = [login_throttle.backoff(n, 5) for n in (5, 6, 7, 8, 9, 10, 500)]
+    assert [w.total_seconds() / 60 for w in waits] == [15, 30, 60, 120, 240, 240, 240]

@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 from django.core.management import call_command
-from django.db import connection
+
+from .conftest import database_url
 
 
 def run_worker() -> None:
@@ -30,19 +31,6 @@ def run_worker() -> None:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
-
-
-def database_url() -> str:
-    """The test database as a ``DATABASE_URL`` for a worker process (a transactional test's
-    database: what this process writes is committed, so the worker sees it)."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    host = settings.get("HOST") or "localhost"
-    port = settings.get("PORT") or 5432
-    user = settings.get("USER") or "postgres"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
 
 
 def start_worker(**env: str) -> subprocess.Popen:
