@@ -138,7 +138,7 @@ class OwnershipChange(models.Model):
     customer = models.ForeignKey(
         Customer,
         verbose_name=_("customer"),
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="ownership_changes",
     )
     from_owner = models.ForeignKey(
@@ -241,7 +241,7 @@ class Task(models.Model):
         UNREACHABLE = "unreachable", _("Could not reach")
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tasks"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tasks"
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -162,7 +162,7 @@ class Transaction(models.Model):
         RETURN = "return", _("Return")
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="transactions"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="transactions"
     )
     date = models.DateField(_("date"))
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
@@ -194,7 +194,7 @@ class Payment(models.Model):
     customer."""
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="payments"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
     )
     date = models.DateField(_("date"))
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)

@@ -1,20 +1,7 @@
 from django.contrib import admin
 
 from tiering_web.evaluations.models import Evaluation, Override, Schedule, TierAssignment
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Evaluations, tiers, overrides and schedules change only through the services
-    (audited)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from tiering_web.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(Evaluation)

@@ -180,7 +180,7 @@ class EvaluationResult(models.Model):
         db_index=False,
     )
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+"
     )
     tier = models.CharField(pgettext_lazy("customer grade", "tier"), max_length=50)
     score = models.DecimalField(_("score"), max_digits=12, decimal_places=4, null=True)
@@ -224,7 +224,7 @@ class TierAssignment(models.Model):
     not; both read the same."""
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tiers"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="tiers"
     )
     # no index of its own: ``tier_history_idx`` leads with it
     ruleset = models.ForeignKey(
@@ -293,7 +293,7 @@ class Override(models.Model):
     rule set: setting another replaces it (the audit log keeps the earlier ones)."""
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="overrides"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="overrides"
     )
     ruleset = models.ForeignKey(
         RuleSet, verbose_name=_("rule set"), on_delete=models.CASCADE, related_name="overrides"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from tiering_web.policies.models import PolicyVersion, TierPolicy
+from tiering_web.readonly_admin import ReadOnlyAdmin
 
 
 class TierPolicyInline(admin.TabularInline):
@@ -16,18 +17,9 @@ class TierPolicyInline(admin.TabularInline):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
-    """Read-only: versions are written through the policy pages (audited)."""
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    """Read-only: versions are written through the policy services (audited)."""
 
     list_display = ("ruleset", "number", "effective_date", "status", "author", "approver")
     list_filter = ("status", "ruleset")
     inlines = [TierPolicyInline]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
