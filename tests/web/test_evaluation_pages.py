@@ -21,9 +21,9 @@ from tiering_web.customers.services import do_update_customer
 from tiering_web.evaluations import forms, services
 from tiering_web.evaluations.models import Evaluation, TierAssignment
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
-from tiering_web.rulesets.services import do_approve_ruleset_version, do_save_ruleset_version
+from tiering_web.rulesets.services import do_save_ruleset_version
 
-from .conftest import AS_OF, EXPECTED
+from .conftest import AS_OF, EXPECTED, approve
 from .worker import run_worker
 
 # the engine reads through its own connection, which sees committed rows only
@@ -161,9 +161,7 @@ def test_an_engine_error_fails_the_evaluation_with_its_message(manager, customer
     from tiering_web.rulesets.services import do_create_ruleset
 
     ruleset = do_create_ruleset(manager, "按地区评分", "test")
-    version = do_approve_ruleset_version(
-        manager, do_save_ruleset_version(manager, ruleset, NEEDS_REGION, "v1"), "ok"
-    )
+    version = approve(do_save_ruleset_version(manager, ruleset, NEEDS_REGION, "v1"))
     client = login(manager)
     client.post(reverse("evaluation_run"), {"version": version.pk, "as_of": AS_OF.isoformat()})
     run_worker()
