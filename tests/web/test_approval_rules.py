@@ -1,6 +1,6 @@
 """Four eyes: the approval rules of ``rulesets/domain.py`` and ``policies/domain.py``
 without a database, then through the API, which has no form in front of it: a manager
-alone cannot approve their own version."""
+alone can neither approve their own version nor publish a draft."""
 
 import datetime as dt
 
@@ -210,6 +210,58 @@ def test_an_analyst_cannot_approve_through_the_api(manager, draft):
     reviewer, _ = signatories()
     url = f"/api/rulesets/{draft.ruleset_id}/versions/1/approve"
     assert api(reviewer).post(url, {}, content_type=JSON).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_manager_alone_cannot_publish_their_own_draft_through_the_api(manager, customers, draft):
+    """Given a manager's draft version (every customer A) they could not approve, when they
+    run it through the API, then it is refused naming the version, nothing is evaluated
+    and no customer has a tier; once a second manager approves it, the run and the
+    publication go through."""
+    from tiering_web.evaluations.models import Evaluation, TierAssignment
+
+    client = api(manager)
+    body = {"ruleset_version": draft.pk, "as_of": "2026-09-30"}
+    refused = client.post("/api/evaluations/", body, content_type=JSON)
+    assert refused.status_code == 422, refused.content
+    assert set(errors(refused)) == {"ruleset_version"}
+    assert not Evaluation.objects.exists() and not TierAssignment.objects.exists()
+
+    reviewer, approver = signatories()
+    url = f"/api/rulesets/{draft.ruleset_id}/versions/1/approve"
+    api(approver).post(url, {"reviewer": reviewer.username}, content_type=JSON)
+    ran = client.post("/api/evaluations/", body, content_type=JSON)
+    assert ran.status_code == 201, ran.content
+    published = client.post(
+        f"/api/evaluations/{ran.json()['id']}/publish", {"reason": "r"}, content_type=JSON
+    )
+    assert published.status_code == 200, published.content
+    assert TierAssignment.objects.filter(ruleset=draft.ruleset).count() == len(customers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approved_version_runs_only_from_its_effective_date(manager, customers, draft):
+    """Given an approved version effective from 2026-10-01, when it is run through the
+    API as of 2026-09-30, then 422 on as_of; as of 2026-12-31 it runs."""
+    from tiering_web.rulesets.services import do_save_ruleset_version
+
+    from .conftest import approve
+
+    later = approve(
+        do_save_ruleset_version(
+            manager,
+            draft.ruleset,
+            draft.definition,
+            "from Q4",
+            effective_date=dt.date(2026, 10, 1),
+        )
+    )
+    client = api(manager)
+    body = {"ruleset_version": later.pk, "as_of": "2026-09-30"}
+    refused = client.post("/api/evaluations/", body, content_type=JSON)
+    assert refused.status_code == 422 and set(errors(refused)) == {"as_of"}
+    body["as_of"] = "2026-12-31"
+    assert client.post("/api/evaluations/", body, content_type=JSON).status_code == 201
 
 
 @pytest.mark.django_db
