@@ -148,7 +148,9 @@ def policies(request, on: dt.date | None = None, ruleset: int | None = None):
     return {"ruleset": found, "on": day, "version": version, "tiers": tiers}
 
 
-@router.get("/customer/{code}", response=CustomerPolicyOut, url_name="api_customer_policy")
+@router.get(
+    "/customer/{customer_code:code}", response=CustomerPolicyOut, url_name="api_customer_policy"
+)
 def customer_policy(request, code: str, on: dt.date | None = None):
     """A customer's tier under the primary rule set on ``on`` (today) and its policy."""
     _reader(request)
