@@ -156,14 +156,21 @@ def load(customers: int) -> dict[str, float]:
     started = time.perf_counter()
     admin = User.objects.create_user("bench-admin", role=Role.ADMINISTRATOR)
     User.objects.create_user("ivr", role=Role.ANALYST)
+    # four eyes: the bench's rules and policies are reviewed and approved by two others
+    reviewer = User.objects.create_user("bench-reviewer", role=Role.ANALYST)
+    approver = User.objects.create_user("bench-approver", role=Role.ADMINISTRATOR)
     ruleset = do_create_ruleset(admin, RULES["name"], "bench")
     version = do_approve_ruleset_version(
-        admin, do_save_ruleset_version(admin, ruleset, RULES, "bench"), "bench"
+        approver,
+        do_save_ruleset_version(admin, ruleset, RULES, "bench"),
+        "bench",
+        reviewer=reviewer,
+        effective_date=dt.date(2020, 1, 1),
     )
     do_set_primary(admin, ruleset, "bench")
     terms = [{k: Decimal(v) if k == "answer_share" else v for k, v in row.items()} for row in TERMS]
     policies = do_save_policy_version(admin, ruleset, dt.date(2020, 1, 1), terms, "bench")
-    do_approve_policy_version(admin, policies, "bench")
+    do_approve_policy_version(approver, policies, "bench")
     evaluation = Evaluation.objects.create(
         ruleset_version=version, as_of=dt.date(2026, 9, 30), status=Evaluation.Status.PUBLISHED
     )

@@ -12,9 +12,9 @@ urlpatterns = [
     path("service/", dashboard_views.service_hub, name="service_hub"),
     path("static-vendor/plotly.min.js", dashboard_views.plotly_js, name="plotly_js"),
     path("customers/", customer_views.customer_list, name="customer_list"),
-    path("customers/<str:code>/", customer_views.customer_detail, name="customer_detail"),
+    path("customers/<customer_code:code>/", customer_views.customer_detail, name="customer_detail"),
     path(
-        "customers/<str:code>/override/",
+        "customers/<customer_code:code>/override/",
         customer_overrides.customer_override,
         name="customer_override",
     ),

@@ -80,7 +80,8 @@ def users(django_user_model):
 
 @pytest.fixture
 def approved_version(users):
-    """THRESHOLDS written by the manager, approved by the administrator, primary."""
+    """THRESHOLDS written by the manager, reviewed by the analyst, approved by the
+    administrator (effective 2020-01-01), primary."""
     from tiering_web.accounts.models import Role
     from tiering_web.rulesets.services import (
         do_approve_ruleset_version,
@@ -92,7 +93,13 @@ def approved_version(users):
     author, approver = users[Role.MANAGER], users[Role.ADMINISTRATOR]
     ruleset = do_create_ruleset(author, THRESHOLDS["name"], "tiers by revenue")
     version = do_save_ruleset_version(author, ruleset, THRESHOLDS, "first version")
-    version = do_approve_ruleset_version(approver, version, "checked")
+    version = do_approve_ruleset_version(
+        approver,
+        version,
+        "checked",
+        reviewer=users[Role.ANALYST],
+        effective_date=dt.date(2020, 1, 1),
+    )
     do_set_primary(approver, ruleset, "the one we use")
     return version
 

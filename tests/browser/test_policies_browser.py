@@ -53,7 +53,13 @@ def company(django_user_model):
     manager, admin = users[Role.MANAGER], users[Role.ADMINISTRATOR]
     ruleset = do_create_ruleset(manager, THRESHOLDS["name"], "tiers by revenue")
     version = do_save_ruleset_version(manager, ruleset, THRESHOLDS, "first version")
-    version = do_approve_ruleset_version(admin, version, "checked")
+    version = do_approve_ruleset_version(
+        admin,
+        version,
+        "checked",
+        reviewer=users[Role.ACCOUNT_MANAGER],
+        effective_date=dt.date(2020, 1, 1),
+    )
     do_set_primary(admin, ruleset, "the one we use")
     for code, name, amount in (
         ("K001", "华东机械有限公司", "180000.00"),

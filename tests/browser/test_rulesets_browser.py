@@ -53,7 +53,10 @@ def company(django_user_model):
     )
     ruleset = do_create_ruleset(manager, THRESHOLDS["name"], "tiers by revenue")
     version = do_save_ruleset_version(manager, ruleset, THRESHOLDS, "first version")
-    do_approve_ruleset_version(admin, version, "checked")
+    reviewer = django_user_model.objects.create_user("chen", password=PASSWORD, role=Role.ANALYST)
+    do_approve_ruleset_version(
+        admin, version, "checked", reviewer=reviewer, effective_date=dt.date(2020, 1, 1)
+    )
     for code, name, amount in (
         ("K001", "华东机械有限公司", "180000.00"),
         ("K002", "南方软件科技", "75000.00"),

@@ -108,26 +108,63 @@ def customers(manager):
     return made
 
 
+#: The effective date test versions are approved with unless they name one: before every
+#: as-of date the tests grade.
+EFFECTIVE = dt.date(2020, 1, 1)
+
+
+def signatories():
+    """The second and third persons who sign the tests' versions (four eyes): 李 reviews
+    and 赵 approves, never the author (the tests' authors are other users)."""
+    from tiering_web.accounts.models import Role, User
+
+    reviewer, _ = User.objects.get_or_create(
+        username="li-reviewer", defaults={"role": Role.ANALYST, "first_name": "李审核"}
+    )
+    approver, _ = User.objects.get_or_create(
+        username="zhao-approver", defaults={"role": Role.MANAGER, "first_name": "赵批准"}
+    )
+    return reviewer, approver
+
+
+def approve(version, reason: str = "ok", effective_date: dt.date | None = None):
+    """``version`` approved the way the services require: reviewed by 李 and approved by
+    赵 (:func:`signatories`), effective from its own date, ``effective_date`` or
+    :data:`EFFECTIVE`."""
+    from tiering_web.rulesets.services import do_approve_ruleset_version
+
+    reviewer, approver = signatories()
+    if effective_date is None and version.effective_date is None:
+        effective_date = EFFECTIVE
+    return do_approve_ruleset_version(
+        approver, version, reason, reviewer=reviewer, effective_date=effective_date
+    )
+
+
+def approve_policies(version, reason: str = "ok"):
+    """A policy version approved by 赵 (:func:`signatories`), not its author."""
+    from tiering_web.policies.services import do_approve_policy_version
+
+    return do_approve_policy_version(signatories()[1], version, reason)
+
+
 @pytest.fixture
 def version(manager):
-    """An approved version of the THRESHOLDS rule set."""
-    from tiering_web.rulesets.services import (
-        do_approve_ruleset_version,
-        do_create_ruleset,
-        do_save_ruleset_version,
-    )
+    """An approved version of the THRESHOLDS rule set (written by ``manager``)."""
+    from tiering_web.rulesets.services import do_create_ruleset, do_save_ruleset_version
 
     ruleset = do_create_ruleset(manager, "按营收分级", "test")
     saved = do_save_ruleset_version(manager, ruleset, THRESHOLDS, "first version")
-    return do_approve_ruleset_version(manager, saved, "ok")
+    return approve(saved)
 
 
 def approved_version(manager, ruleset, rules: dict, note: str = "test"):
-    """A new approved version of ``ruleset`` with ``rules`` (named after the rule set)."""
-    from tiering_web.rulesets.services import do_approve_ruleset_version, do_save_ruleset_version
+    """A new approved version of ``ruleset`` with ``rules`` (named after the rule set),
+    written by ``manager`` and approved by the :func:`signatories`."""
+    from tiering_web.rulesets.services import do_save_ruleset_version
 
     saved = do_save_ruleset_version(manager, ruleset, {**rules, "name": ruleset.name}, note)
-    return do_approve_ruleset_version(manager, saved, "ok")
+    return approve(saved)
 
 
 @pytest.fixture

@@ -45,10 +45,10 @@ from tiering_web.evaluations.services import (
     run_evaluation,
     withdraw_evaluation,
 )
-from tiering_web.policies.services import do_approve_policy_version, do_save_policy_version
+from tiering_web.policies.services import do_save_policy_version
 from tiering_web.rulesets.services import do_set_primary
 
-from .conftest import AS_OF, NEXT_QUARTER
+from .conftest import AS_OF, NEXT_QUARTER, approve_policies
 from .worker import run_worker
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -89,7 +89,7 @@ def policies(manager, version):
         {"tier": "C", "service_team": "客服中心"},
     ]
     saved = do_save_policy_version(manager, ruleset, dt.date(2026, 1, 1), rows, "service levels")
-    do_approve_policy_version(manager, saved, "ok")
+    approve_policies(saved, "ok")
     return ruleset
 
 
@@ -218,7 +218,7 @@ def test_a_later_publication_supersedes_waiting_proposals(manager, people, custo
     do_set_primary(manager, version.ruleset, "test")
     rows = [{"tier": "A", "dedicated_manager": True}, {"tier": "B"}, {"tier": "C"}]
     saved = do_save_policy_version(manager, version.ruleset, dt.date(2026, 1, 1), rows, "x")
-    do_approve_policy_version(manager, saved, "ok")
+    approve_policies(saved, "ok")
     do_save_manager_profile(manager, people["li"], 1, {"A": 5}, "x")
     q3 = published(manager, version)
     q4 = published(manager, version, NEXT_QUARTER)
@@ -239,7 +239,7 @@ def test_withdrawing_a_publication_withdraws_its_waiting_proposals(
     do_set_primary(manager, version.ruleset, "test")
     rows = [{"tier": "A", "dedicated_manager": True}, {"tier": "B"}, {"tier": "C"}]
     saved = do_save_policy_version(manager, version.ruleset, dt.date(2026, 1, 1), rows, "x")
-    do_approve_policy_version(manager, saved, "ok")
+    approve_policies(saved, "ok")
     do_save_manager_profile(manager, people["li"], 1, {"A": 5}, "x")
     q4 = published(manager, version, NEXT_QUARTER)
     first, *rest = AssignmentProposal.objects.filter(evaluation=q4).order_by("position")
@@ -483,7 +483,7 @@ def test_month_end_cadence_from_the_policy_and_leaving_the_tier_cancels(
     do_set_primary(manager, ruleset, "test")
     rows = [{"tier": "A", "revisit_days": 30}, {"tier": "B"}, {"tier": "C"}]
     saved = do_save_policy_version(manager, ruleset, dt.date(2026, 1, 1), rows, "x")
-    do_approve_policy_version(manager, saved, "ok")
+    approve_policies(saved, "ok")
     assign(customers["C2"], ruleset, [("A", day("2027-01-31"), None)], version)
     do_save_revisit_plan(
         manager, ruleset, "A", "visit", None, "visits", starts_on=day("2027-01-01")

@@ -21,10 +21,10 @@ from tiering_web.callcentre.phones import contact_phones, normalise_phone
 from tiering_web.customers.models import Customer, Status
 from tiering_web.customers.services import do_create_customer, do_update_customer
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
-from tiering_web.policies.services import do_approve_policy_version, do_save_policy_version
+from tiering_web.policies.services import do_save_policy_version
 from tiering_web.rulesets.services import do_set_primary
 
-from .conftest import AS_OF
+from .conftest import AS_OF, approve_policies
 from .worker import run_worker
 
 PRIORITY = "/api/priority"
@@ -93,7 +93,7 @@ def graded(manager, customers, version):
     ruleset = version.ruleset
     do_set_primary(manager, ruleset, "test")
     policies = do_save_policy_version(manager, ruleset, dt.date(2026, 1, 1), TERMS, "call centre")
-    do_approve_policy_version(manager, policies, "ok")
+    approve_policies(policies, "ok")
     publish_evaluation(manager, run_evaluation(manager, version, AS_OF, lang="en"), "Q3")
     for code, phone in PHONES.items():
         do_update_customer(

@@ -13,7 +13,7 @@ from tiering_web.customers.models import Transaction
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
 from tiering_web.rulesets.services import do_set_primary
 
-from .conftest import AS_OF, NEXT_QUARTER
+from .conftest import AS_OF, NEXT_QUARTER, approve
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
@@ -91,7 +91,6 @@ def test_other_rule_set_and_nothing_published(client, manager, customers, versio
     """Given a primary rule set without a published evaluation, when opening the
     dashboard, then it says so; another rule set is chosen with ?ruleset=."""
     from tiering_web.rulesets.services import (
-        do_approve_ruleset_version,
         do_create_ruleset,
         do_save_ruleset_version,
     )
@@ -104,9 +103,7 @@ def test_other_rule_set_and_nothing_published(client, manager, customers, versio
         "pareto": {"metric": "revenue"},
         "tiers": [{"name": "A", "top": "20%"}, {"name": "B", "top": "50%"}, {"name": "C"}],
     }
-    v = do_approve_ruleset_version(
-        manager, do_save_ruleset_version(manager, other, rules, "v1"), "ok"
-    )
+    v = approve(do_save_ruleset_version(manager, other, rules, "v1"))
     publish_evaluation(manager, run_evaluation(manager, v, AS_OF, lang="en"), "Q3")
     client.force_login(manager)
 

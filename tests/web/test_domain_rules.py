@@ -72,7 +72,9 @@ PUBLISHABLE = {
     "change, field, code",
     [
         ({}, None, None),
-        ({"version_effective": None, "in_force_as_of": None}, None, None),
+        ({"in_force_as_of": None}, None, None),  # the first publication
+        ({"version_effective": dt.date(2026, 9, 30)}, None, None),  # effective that day
+        ({"version_effective": None}, "ruleset_version", "no_effective_date"),
         ({"in_force_as_of": dt.date(2026, 9, 30)}, None, None),  # the same date again
         ({"status": "published"}, "status", "status"),
         ({"status": "withdrawn"}, "status", "status"),
@@ -92,6 +94,34 @@ def test_what_may_be_published(change, field, code):
         return
     with pytest.raises(ValidationError) as e:
         domain.check_publishable(**facts)
+    assert code_of(e.value, field) == code
+
+
+@pytest.mark.parametrize(
+    "status, effective, field, code",
+    [
+        ("approved", dt.date(2026, 1, 1), None, None),
+        ("approved", dt.date(2026, 9, 30), None, None),  # in effect from that very day
+        ("approved", dt.date(2026, 10, 1), "as_of", "not_in_effect"),
+        ("approved", None, "ruleset_version", "no_effective_date"),
+        ("draft", dt.date(2026, 1, 1), "ruleset_version", "not_approved"),
+        ("draft", None, "ruleset_version", "not_approved"),
+    ],
+)
+def test_what_may_be_run(status, effective, field, code):
+    """Given a rule-set version, when it is to be run as of 2026-09-30, then only an
+    approved version in effect on that date runs; a draft is refused on the version (its
+    preview is the what-if), a later one on the as-of date."""
+    facts = {
+        "as_of": dt.date(2026, 9, 30),
+        "version_status": status,
+        "version_effective": effective,
+    }
+    if field is None:
+        domain.check_runnable(**facts)
+        return
+    with pytest.raises(ValidationError) as e:
+        domain.check_runnable(**facts)
     assert code_of(e.value, field) == code
 
 
@@ -166,11 +196,12 @@ def test_the_api_refuses_a_future_as_of_date(manager, customers, version, settin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_api_refuses_to_publish_a_draft_version(manager, customers):
+def test_the_api_refuses_to_run_or_publish_a_draft_version(manager, customers):
     """Given a rule-set version saved but not approved (every customer A), when a manager
-    alone runs it and publishes it through the API, then the run is a draft but the
-    publication is refused naming the version, and no tier exists."""
-    from tiering_web.evaluations.models import TierAssignment
+    alone runs it through the API, then the run is refused naming the version and nothing
+    is made; and when a draft evaluation of it exists (made before the rule held), then
+    publishing it is refused naming the version, and no tier exists."""
+    from tiering_web.evaluations.models import Evaluation, TierAssignment
     from tiering_web.rulesets.services import do_create_ruleset, do_save_ruleset_version
 
     from .conftest import THRESHOLDS
@@ -179,11 +210,22 @@ def test_the_api_refuses_to_publish_a_draft_version(manager, customers):
     rules = {**THRESHOLDS, "tiers": [{"name": "A", "min": 0}, {"name": "C"}]}
     draft_version = do_save_ruleset_version(manager, ruleset, rules, "not reviewed")
     client = api(manager)
-    body = {"ruleset_version": draft_version.pk, "as_of": "2026-09-30"}
-    run = client.post("/api/evaluations/", body, content_type=JSON)
-    assert run.status_code == 201, run.content
+    for background in (False, True):
+        body = {
+            "ruleset_version": draft_version.pk,
+            "as_of": "2026-09-30",
+            "background": background,
+        }
+        run = client.post("/api/evaluations/", body, content_type=JSON)
+        assert run.status_code == 422, run.content
+        assert [e["field"] for e in run.json()["errors"]] == ["ruleset_version"]
+    assert not Evaluation.objects.exists()
+
+    old = Evaluation.objects.create(
+        ruleset_version=draft_version, as_of=dt.date(2026, 9, 30), created_by=manager
+    )
     published = client.post(
-        f"/api/evaluations/{run.json()['id']}/publish", {"reason": "r"}, content_type=JSON
+        f"/api/evaluations/{old.pk}/publish", {"reason": "r"}, content_type=JSON
     )
     assert published.status_code == 422, published.content
     assert [e["field"] for e in published.json()["errors"]] == ["ruleset_version"]

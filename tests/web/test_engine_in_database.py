@@ -8,12 +8,11 @@ from tiering_web.customers.models import Customer, Transaction
 from tiering_web.evaluations.adapters import engine_inputs
 from tiering_web.evaluations.services import run_evaluation
 from tiering_web.rulesets.services import (
-    do_approve_ruleset_version,
     do_create_ruleset,
     do_save_ruleset_version,
 )
 
-from .conftest import AS_OF
+from .conftest import AS_OF, approve
 
 
 @pytest.mark.django_db(transaction=True)
@@ -24,9 +23,7 @@ def test_rfm_segments_in_the_database(manager, customers, split):
     revenue is 25,000 (C6), the mean 63,000."""
     ruleset = do_create_ruleset(manager, f"RFM {split}", "test")
     rules = {"name": f"RFM {split}", "lookback": "12 months", "rfm": {"split": split}}
-    version = do_approve_ruleset_version(
-        manager, do_save_ruleset_version(manager, ruleset, rules, "v1"), "ok"
-    )
+    version = approve(do_save_ruleset_version(manager, ruleset, rules, "v1"))
     evaluation = run_evaluation(manager, version, AS_OF, lang="en")
     codes = {r.customer.code: r.details["rfm_code"] for r in evaluation.results.all()}
     high_m = sorted(c for c, code in codes.items() if code[2] == "1")

@@ -21,9 +21,9 @@ from tiering_web.customers.services import do_update_customer
 from tiering_web.evaluations import forms, services
 from tiering_web.evaluations.models import Evaluation, TierAssignment
 from tiering_web.evaluations.services import publish_evaluation, run_evaluation
-from tiering_web.rulesets.services import do_approve_ruleset_version, do_save_ruleset_version
+from tiering_web.rulesets.services import do_save_ruleset_version
 
-from .conftest import AS_OF, EXPECTED
+from .conftest import AS_OF, EXPECTED, approve
 from .worker import run_worker
 
 # the engine reads through its own connection, which sees committed rows only
@@ -153,6 +153,30 @@ def test_run_form_names_the_bad_field(manager, customers, version, settings):
     assert not Evaluation.objects.exists() and not DBTaskResult.objects.exists()
 
 
+def test_run_page_offers_only_approved_versions_in_effect(manager, customers, version):
+    """Given an approved version, a draft and an approved version taking effect on
+    2026-10-01, when the run page is opened, then it offers only the approved ones; when
+    a draft is posted anyway, then the form refuses it on ``version``; when the later
+    version is run as of 2026-09-30, then the form says so on ``as_of``; nothing is
+    queued."""
+    draft = do_save_ruleset_version(manager, version.ruleset, version.definition, "v2")
+    later = approve(
+        do_save_ruleset_version(
+            manager, version.ruleset, version.definition, "v3", effective_date=dt.date(2026, 10, 1)
+        )
+    )
+    client = login(manager)
+    url = reverse("evaluation_run")
+    offered = set(client.get(url).context["form"].fields["version"].queryset)
+    assert offered == {version, later}
+    response = client.post(url, {"version": draft.pk, "as_of": AS_OF.isoformat()}, **EN)
+    assert list(response.context["form"].errors) == ["version"]
+    response = client.post(url, {"version": later.pk, "as_of": AS_OF.isoformat()}, **EN)
+    errors = response.context["form"].errors
+    assert list(errors) == ["as_of"] and "takes effect on" in errors["as_of"][0], errors
+    assert not Evaluation.objects.exists() and not DBTaskResult.objects.exists()
+
+
 def test_an_engine_error_fails_the_evaluation_with_its_message(manager, customers):
     """Given a rule set version scoring an attribute the customers do not have, when it
     runs in the background, then the evaluation is failed, its page shows the engine's
@@ -161,9 +185,7 @@ def test_an_engine_error_fails_the_evaluation_with_its_message(manager, customer
     from tiering_web.rulesets.services import do_create_ruleset
 
     ruleset = do_create_ruleset(manager, "按地区评分", "test")
-    version = do_approve_ruleset_version(
-        manager, do_save_ruleset_version(manager, ruleset, NEEDS_REGION, "v1"), "ok"
-    )
+    version = approve(do_save_ruleset_version(manager, ruleset, NEEDS_REGION, "v1"))
     client = login(manager)
     client.post(reverse("evaluation_run"), {"version": version.pk, "as_of": AS_OF.isoformat()})
     run_worker()

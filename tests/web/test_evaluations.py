@@ -22,7 +22,7 @@ from tiering_web.evaluations.services import (
     run_evaluation,
 )
 
-from .conftest import AS_OF, EXPECTED, NEXT_QUARTER
+from .conftest import AS_OF, EXPECTED, NEXT_QUARTER, approve
 
 # the engine reads through its own connection, which sees committed rows only
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -299,7 +299,6 @@ def test_pareto_ties_are_broken_by_code_as_on_the_command_line(manager):
     import tiering
     from tiering_web.customers.services import do_create_customer
     from tiering_web.rulesets.services import (
-        do_approve_ruleset_version,
         do_create_ruleset,
         do_save_ruleset_version,
     )
@@ -320,9 +319,7 @@ def test_pareto_ties_are_broken_by_code_as_on_the_command_line(manager):
         "tiers": [{"name": "A", "top": "33%"}, {"name": "B"}],
     }
     ruleset = do_create_ruleset(manager, "ABC", "test")
-    version = do_approve_ruleset_version(
-        manager, do_save_ruleset_version(manager, ruleset, rules, "ties"), "ok"
-    )
+    version = approve(do_save_ruleset_version(manager, ruleset, rules, "ties"))
     draft = run_evaluation(manager, version, AS_OF, lang="en")
     assert tiers(draft) == {"A1": "A", "M5": "B", "Z9": "B"}
     engine = tiering.evaluate(

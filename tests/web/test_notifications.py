@@ -46,10 +46,10 @@ from tiering_web.notifications.models import (
 )
 from tiering_web.notifications.services import do_save_endpoint, do_set_preference
 from tiering_web.notifications.tasks import send_due_messages
-from tiering_web.policies.services import do_approve_policy_version, do_save_policy_version
+from tiering_web.policies.services import do_save_policy_version
 from tiering_web.rulesets.services import do_set_primary
 
-from .conftest import AS_OF, NEXT_QUARTER
+from .conftest import AS_OF, NEXT_QUARTER, approve_policies
 from .worker import run_worker, start_worker
 
 # the engine reads through its own connection, which sees committed rows only; the
@@ -248,7 +248,7 @@ def company(manager, staff, customers, version, gateway):
     ruleset = version.ruleset
     do_set_primary(manager, ruleset, "the grade customers are told")
     policies = do_save_policy_version(manager, ruleset, dt.date(2020, 1, 1), POLICIES, "terms")
-    do_approve_policy_version(manager, policies, "approved")
+    approve_policies(policies, "approved")
     for code, contacts in CONTACTS.items():
         Customer.objects.filter(code=code).update(contacts=contacts)
     Customer.objects.filter(code__in=["C1", "C3"]).update(owner=staff[Role.ACCOUNT_MANAGER])

@@ -21,12 +21,11 @@ from tiering_web.imports.models import ImportJob
 from tiering_web.imports.services import ImportRejected, import_payments, suggest_mapping
 from tiering_web.rulesets.forms import metric_choices
 from tiering_web.rulesets.services import (
-    do_approve_ruleset_version,
     do_create_ruleset,
     do_save_ruleset_version,
 )
 
-from .conftest import AS_OF, LEDGER
+from .conftest import AS_OF, EFFECTIVE, LEDGER, approve
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
@@ -66,7 +65,7 @@ def store_payments(customers):
 def approved(manager, definition):
     ruleset = do_create_ruleset(manager, definition["name"], "test")
     version = do_save_ruleset_version(manager, ruleset, definition, "first version")
-    return do_approve_ruleset_version(manager, version, "ok")
+    return approve(version)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -163,7 +162,7 @@ def test_the_rule_set_form_offers_the_payment_metrics():
 @pytest.mark.django_db(transaction=True)
 def test_the_rule_set_editor_saves_a_collection_rate_rule(client, manager, customers):
     """Given the thresholds form on collection_rate, when it is saved, then the version
-    holds that metric and grades the stored payments."""
+    holds that metric and, once approved, grades the stored payments."""
     store_payments(customers)
     ruleset = do_create_ruleset(manager, "按回款率分级", "test")
     client.force_login(manager)
@@ -197,7 +196,8 @@ def test_the_rule_set_editor_saves_a_collection_rate_rule(client, manager, custo
     assert response.status_code == 302, response.context and response.context["editor"].errors()
     version = ruleset.versions.get()
     assert version.definition["thresholds"] == {"metric": "collection_rate"}
-    evaluation = run_evaluation(manager, version, AS_OF)
+    # approved by two others, in effect before AS_OF (only approved rules are run)
+    evaluation = run_evaluation(manager, approve(version, effective_date=EFFECTIVE), AS_OF)
     tiers = dict(evaluation.results.values_list("customer__code", "tier"))
     assert tiers == {code: tier for code, (_, tier) in PAID.items()}
 

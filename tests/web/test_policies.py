@@ -13,13 +13,12 @@ from tiering_web.evaluations.services import publish_evaluation, run_evaluation
 from tiering_web.policies.models import PolicyVersion
 from tiering_web.policies.services import (
     customer_policy,
-    do_approve_policy_version,
     do_save_policy_version,
     policies_in_force,
 )
 from tiering_web.rulesets.services import do_set_primary
 
-from .conftest import AS_OF, NEXT_QUARTER
+from .conftest import AS_OF, NEXT_QUARTER, approve_policies
 
 GOLD = [{"code": "member_price", "zh": "会员价", "en": "Member price"}]
 
@@ -49,9 +48,9 @@ def test_versions_in_force_by_date(manager, version):
     ruleset = version.ruleset
     v1 = do_save_policy_version(manager, ruleset, dt.date(2026, 1, 1), rows(), "first")
     assert policies_in_force(ruleset, dt.date(2026, 9, 30)) == {}  # still a draft
-    do_approve_policy_version(manager, v1, "ok")
+    approve_policies(v1, "ok")
     v2 = do_save_policy_version(manager, ruleset, dt.date(2026, 10, 1), rows(45), "longer terms")
-    do_approve_policy_version(manager, v2, "ok")
+    approve_policies(v2, "ok")
 
     assert policies_in_force(ruleset, dt.date(2025, 12, 31)) == {}
     before = policies_in_force(ruleset, dt.date(2026, 9, 30))
@@ -97,7 +96,7 @@ def test_customer_terms_follow_their_tier_on_the_date(manager, customers, versio
 
     do_set_primary(manager, version.ruleset, "test")
     v = do_save_policy_version(manager, version.ruleset, dt.date(2026, 1, 1), rows(), "first")
-    do_approve_policy_version(manager, v, "ok")
+    approve_policies(v, "ok")
     publish_evaluation(manager, run_evaluation(manager, version, AS_OF, lang="en"), "Q3")
     Transaction.objects.create(
         customer=customers["C4"], date=dt.date(2026, 10, 15), amount=Decimal("1.00")

@@ -22,7 +22,7 @@ from tiering_web.rulesets.services import (
     do_save_ruleset_version,
 )
 
-from .conftest import AS_OF, EXPECTED, THRESHOLDS
+from .conftest import AS_OF, EFFECTIVE, EXPECTED, THRESHOLDS, approve
 from .worker import run_worker
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -313,7 +313,7 @@ def test_each_method_saved_through_the_form_parses_and_evaluates(
 ):
     """Given the edit form filled in for a method, when it is saved, then version 1 holds
     exactly the rules typed, authored by the manager with its effective date, the engine
-    parses it, and it grades the app's six customers."""
+    parses it, and once approved it grades the app's six customers."""
     client.force_login(manager)
     response = edit(client, ruleset, data)
     assert response.status_code == 302, response.context and response.context["editor"].errors()
@@ -322,7 +322,8 @@ def test_each_method_saved_through_the_form_parses_and_evaluates(
     assert version.effective_date == dt.date(2026, 10, 1)
     assert version.definition == {"name": "营收分级", "lookback": "12 months", **expected}
     rules = version.rules()
-    evaluation = run_evaluation(manager, version, AS_OF)
+    # approved by two others, in effect before AS_OF (only approved rules are run)
+    evaluation = run_evaluation(manager, approve(version, effective_date=EFFECTIVE), AS_OF)
     tiers = dict(evaluation.results.values_list("customer__code", "tier"))
     assert set(tiers) == set(EXPECTED)
     assert set(tiers.values()) <= set(rules.tier_names)
@@ -352,7 +353,9 @@ def test_window_form_grades_prospects_by_expected_close_date(client, manager, ru
     closes = {"P1": dt.date(2026, 11, 15), "P2": dt.date(2027, 2, 1), "P3": dt.date(2028, 1, 1)}
     for code, close in [*closes.items(), ("P4", None)]:
         Customer.objects.create(code=code, name=code, status="prospect", expected_close=close)
-    evaluation = run_evaluation(manager, version, AS_OF, lang="en")
+    evaluation = run_evaluation(
+        manager, approve(version, effective_date=EFFECTIVE), AS_OF, lang="en"
+    )
     tiers = dict(evaluation.results.values_list("customer__code", "tier"))
     assert tiers == {"P1": "A", "P2": "B", "P3": "D", "P4": "D"}
 
@@ -580,13 +583,13 @@ def test_primary_needs_an_approved_version_and_moves(client, manager, reviewer, 
     ]
     assert not RuleSet.objects.filter(is_primary=True).exists()
 
-    do_approve_ruleset_version(reviewer, draft, "ok", reviewer=reviewer)
+    approve(draft)  # reviewed and approved by two others, effective from EFFECTIVE
     assert client.post(target, {"reason": "main"}).status_code == 302
     assert RuleSet.objects.get(is_primary=True) == draft.ruleset
 
     other = do_create_ruleset(manager, "利润ABC", "")
     version = do_save_ruleset_version(manager, other, {**THRESHOLDS, "name": "利润ABC"}, "v1")
-    do_approve_ruleset_version(reviewer, version, "ok")
+    approve(version)
     client.post(reverse("ruleset_set_primary", args=[other.pk]), {"reason": "switch"})
     assert list(RuleSet.objects.filter(is_primary=True)) == [other]
     assert AuditEntry.objects.filter(action="ruleset.set_primary").count() == 2
@@ -594,7 +597,7 @@ def test_primary_needs_an_approved_version_and_moves(client, manager, reviewer, 
     listing = client.get(reverse("ruleset_list"), **EN)
     rows = {r["ruleset"].name: r for r in listing.context["rows"]}
     assert rows["利润ABC"]["ruleset"].is_primary and not rows["按营收分级"]["ruleset"].is_primary
-    assert rows["按营收分级"]["approved"].effective_date is None
+    assert rows["按营收分级"]["approved"].effective_date == EFFECTIVE
     assert rows["按营收分级"]["latest"].number == 1
     assert "Primary" in listing.content.decode()
 

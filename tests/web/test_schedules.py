@@ -20,7 +20,7 @@ from tiering_web.evaluations.schedules import (
 )
 from tiering_web.rulesets.services import do_create_ruleset, do_save_ruleset_version
 
-from .conftest import AS_OF, EXPECTED, THRESHOLDS
+from .conftest import AS_OF, EXPECTED, THRESHOLDS, approve
 from .worker import run_worker
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -157,6 +157,23 @@ def test_missed_periods_grade_the_latest_only(manager, customers, quarterly):
     assert "3 missed period(s) skipped" in out
     quarterly.refresh_from_db()
     assert quarterly.next_run == dt.date(2027, 1, 1)
+
+
+@pytest.mark.django_db
+def test_a_schedule_runs_the_latest_version_in_effect_on_its_date(manager, version, quarterly):
+    """Given version 1 in effect since 2020 and version 2 approved to take effect on 1
+    October 2026, when the schedule runs on 1 October (as of 30 September), then it
+    grades with version 1, which is in effect that day; on 1 January 2027 (as of 31
+    December) with version 2."""
+    later = approve(
+        do_save_ruleset_version(
+            manager, version.ruleset, version.definition, "Q4", effective_date=QUARTER_START
+        )
+    )
+    run_schedules(QUARTER_START)
+    run_schedules(dt.date(2027, 1, 1))
+    runs = Evaluation.objects.order_by("as_of").values_list("as_of", "ruleset_version")
+    assert list(runs) == [(AS_OF, version.pk), (dt.date(2026, 12, 31), later.pk)]
 
 
 @pytest.mark.django_db

@@ -11,5 +11,9 @@ urlpatterns = [
     path("managers/", views.work_managers, name="work_managers"),
     path("plans/", views.work_plan_save, name="work_plan_save"),
     path("stale/", views.work_stale, name="work_stale"),
-    path("customers/<str:code>/transfer/", views.customer_transfer, name="customer_transfer"),
+    path(
+        "customers/<customer_code:code>/transfer/",
+        views.customer_transfer,
+        name="customer_transfer",
+    ),
 ]

@@ -149,7 +149,7 @@ def list_customers(request, filters: Query[CustomerFilter]):
     return customers
 
 
-@router.get("/{code}", response=CustomerOut)
+@router.get("/{customer_code:code}", response=CustomerOut)
 def get_customer(request, code: str):
     return _customer(request, code)
 
@@ -167,7 +167,7 @@ def create_customer(request, payload: CustomerIn):
     return Response(201, _customer(request, customer.code))
 
 
-@router.patch("/{code}", response=CustomerOut)
+@router.patch("/{customer_code:code}", response=CustomerOut)
 def update_customer(request, code: str, payload: CustomerIn):
     user = request.auth
     customer = _customer(request, code)
@@ -209,7 +209,7 @@ class CurrentTierOut(Schema):
     )
 
 
-@router.get("/{code}/tiers", response=list[CurrentTierOut])
+@router.get("/{customer_code:code}/tiers", response=list[CurrentTierOut])
 def current_tiers(request, code: str):
     """The customer's current tier under each rule set, since when, and the why from the
     rule set's publication in force."""

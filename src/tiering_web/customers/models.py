@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tiering_web.customers.domain import CODE_MAX_LENGTH
+
 
 class Status(models.TextChoices):
     PROSPECT = "prospect", _("Prospect")
@@ -73,7 +75,7 @@ class Customer(models.Model):
     commercial terms we keep for them. Grades live in evaluations and tier assignments,
     never here, so that they keep their history."""
 
-    code = models.CharField(_("customer code"), max_length=64, unique=True)
+    code = models.CharField(_("customer code"), max_length=CODE_MAX_LENGTH, unique=True)
     name = models.CharField(_("name"), max_length=200)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     size = models.CharField(_("enterprise size"), max_length=20, choices=Size.choices, blank=True)

@@ -7,10 +7,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 
 from tiering_web.audit.services import record
+from tiering_web.customers import domain
 from tiering_web.customers.models import Customer, Transaction
 
 #: Fields a caller may not set through the services.
@@ -29,12 +31,30 @@ def _check_fields(names) -> None:
         raise TypeError(f"unknown customer fields: {', '.join(unknown)}")
 
 
+def _validate(customer: Customer, *, new_code: bool) -> None:
+    """The model's own rules, and :func:`.domain.code_problem` for a code that is new
+    (a code stored before that rule held stays editable: its other fields can change).
+    Every problem at once, keyed by field."""
+    errors: dict[str, list[ValidationError]] = {}
+    problem = domain.code_problem(customer.code) if new_code else None
+    if problem is not None:
+        errors["code"] = [problem]
+    try:
+        customer.full_clean(exclude=["code"] if problem is not None else None)
+    except ValidationError as e:
+        for field, problems in e.error_dict.items():
+            errors.setdefault(field, []).extend(problems)
+    if errors:
+        raise ValidationError(errors)
+
+
 def do_create_customer(actor, fields: dict[str, Any], reason: str = "") -> Customer:
-    """Create a customer from ``fields`` (validated with the model's own rules) and
-    record it in the audit log with the initial values."""
+    """Create a customer from ``fields`` (validated with the model's own rules and the
+    code's, :func:`.domain.check_code`) and record it in the audit log with the initial
+    values."""
     _check_fields(fields)
     customer = Customer(**fields)
-    customer.full_clean()
+    _validate(customer, new_code=True)
     with transaction.atomic():
         customer.save()
         values = {name: _value(customer, name) for name in fields}
@@ -50,7 +70,7 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
     before = {name: _value(customer, name) for name in changes}
     for name, value in changes.items():
         setattr(customer, name, value)
-    customer.full_clean()
+    _validate(customer, new_code="code" in changes and customer.code != before["code"])
     after = {name: _value(customer, name) for name in changes}
     changed = {n: [before[n], after[n]] for n in changes if before[n] != after[n]}
     if not changed:

@@ -322,6 +322,10 @@ def load_demo(
 
     _demo_contacts(admin)
 
+    # four eyes, as the services require: the administrator writes the rules, the analyst
+    # reviews them and the manager approves them
+    manager = User.objects.get(username="manager")
+    analyst = User.objects.get(username="analyst")
     versions = []
     rulesets = RULESETS + ((COLLECTION_RULESET,) if payments_file is not None else ())
     for i, (name, description, definition) in enumerate(rulesets):
@@ -329,12 +333,11 @@ def load_demo(
         version = do_save_ruleset_version(
             admin, ruleset, {"name": name, **definition}, REASON, effective_date=QUARTERS[0]
         )
-        do_approve_ruleset_version(admin, version, REASON)
+        version = do_approve_ruleset_version(manager, version, REASON, reviewer=analyst)
         if i == 0:
             do_set_primary(admin, ruleset, REASON)
         versions.append(version)
 
-    manager = User.objects.get(username="manager")
     _service_levels(admin, manager, versions[0].ruleset, owners)
     for as_of in QUARTERS:
         for version in versions:

@@ -132,7 +132,9 @@ def list_evaluations(request):
 @router.post("/", response={201: EvaluationOut, 202: EvaluationOut})
 def run(request, payload: RunIn):
     """Grade every customer into a draft: now (201, the draft), or in the background
-    (202, the queued evaluation)."""
+    (202, the queued evaluation). Only an approved version in effect on ``as_of`` runs
+    (422 on ``ruleset_version`` or ``as_of`` otherwise); a draft is tried with the rule
+    set's what-if."""
     if not can_run_evaluation(request.auth):
         raise PermissionDenied("you may not run evaluations")
     version = get_object_or_404(

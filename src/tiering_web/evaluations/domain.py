@@ -63,6 +63,38 @@ def check_draft(status: str) -> None:
         )
 
 
+def check_runnable(
+    *, as_of: dt.date, version_status: str, version_effective: dt.date | None
+) -> None:
+    """Only rules that may become customers' tiers are run into an evaluation: an
+    approved version (a draft is previewed with the rule set's what-if, which never
+    makes an evaluation), in effect on the as-of date (an approved version effective
+    from 2027-01-01 cannot give tiers as of 2026-12-31; one without an effective date
+    is in effect on no date)."""
+    if version_status != PUBLISHABLE_VERSION:
+        raise _error(
+            "ruleset_version",
+            _(
+                "The rule set version is not approved: only approved rules can become "
+                "customers' tiers (try a draft with the what-if instead)."
+            ),
+            "not_approved",
+        )
+    if version_effective is None:
+        raise _error(
+            "ruleset_version",
+            _("The rule set version has no effective date, so it is in effect on no date."),
+            "no_effective_date",
+        )
+    if as_of < version_effective:
+        raise _error(
+            "as_of",
+            _("The rule set version takes effect on %(effective)s, after the as-of date."),
+            "not_in_effect",
+            effective=date_format(version_effective, "DATE_FORMAT"),
+        )
+
+
 def check_publishable(
     *,
     status: str,
@@ -75,29 +107,14 @@ def check_publishable(
     """A draft becomes customers' tiers only when:
 
     - it is a draft (:func:`check_draft`);
-    - its rule-set version is approved, and in effect on its date (an approved version
-      effective from 2027-01-01 cannot give tiers as of 2026-12-31);
+    - its rule-set version is approved, and in effect on its date (:func:`check_runnable`,
+      asked again: a draft run before these rules held must not slip through);
     - no publication of a later date is in force (``in_force_as_of``; ``later_tiers``: an
       open tier starts after ``as_of``), since history is not rewritten backwards: withdraw
       the later one first.
     """
     check_draft(status)
-    if version_status != PUBLISHABLE_VERSION:
-        raise _error(
-            "ruleset_version",
-            _(
-                "The rule set version is not approved: only approved rules can become "
-                "customers' tiers (try a draft with the what-if instead)."
-            ),
-            "not_approved",
-        )
-    if version_effective is not None and as_of < version_effective:
-        raise _error(
-            "as_of",
-            _("The rule set version takes effect on %(effective)s, after the as-of date."),
-            "not_in_effect",
-            effective=date_format(version_effective, "DATE_FORMAT"),
-        )
+    check_runnable(as_of=as_of, version_status=version_status, version_effective=version_effective)
     if (in_force_as_of is not None and in_force_as_of > as_of) or later_tiers:
         raise _error(
             "as_of",

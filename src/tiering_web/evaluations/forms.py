@@ -28,9 +28,11 @@ class VersionChoiceField(forms.ModelChoiceField):
 class RunForm(forms.Form):
     version = VersionChoiceField(
         label=_("Rule set version"),
-        # approved versions only: a draft's tiers could never be published (try a draft
-        # with the rule set's what-if)
-        queryset=RuleSetVersion.objects.filter(status=RuleSetVersion.Status.APPROVED)
+        # approved versions with an effective date only (domain.check_runnable): a
+        # draft's tiers could never be published (try a draft with the rule set's what-if)
+        queryset=RuleSetVersion.objects.filter(
+            status=RuleSetVersion.Status.APPROVED, effective_date__isnull=False
+        )
         .select_related("ruleset")
         .order_by("ruleset__name", "-number"),
     )
@@ -53,6 +55,23 @@ class RunForm(forms.Form):
         except ValidationError as error:
             raise ValidationError(error.error_dict["as_of"]) from None
         return as_of
+
+    def clean(self):
+        """The services' rule (:func:`.domain.check_runnable`): the version is in effect
+        on the as-of date; its error on ``version`` or ``as_of``."""
+        data = super().clean()
+        version, as_of = data.get("version"), data.get("as_of")
+        if version is not None and as_of is not None:
+            try:
+                domain.check_runnable(
+                    as_of=as_of,
+                    version_status=version.status,
+                    version_effective=version.effective_date,
+                )
+            except ValidationError as error:
+                for field, problems in error.error_dict.items():
+                    self.add_error("version" if field == "ruleset_version" else field, problems)
+        return data
 
 
 #: The change filter's values and the stored ``change`` values each matches ("" is a

@@ -129,9 +129,12 @@ class ScheduleRun:
     problem: str = ""
 
 
-def _latest_approved(ruleset: RuleSet) -> RuleSetVersion | None:
+def _latest_approved(ruleset: RuleSet, as_of: dt.date) -> RuleSetVersion | None:
+    """The latest approved version in effect on ``as_of`` (:func:`.domain.check_runnable`)."""
     return (
-        ruleset.versions.filter(status=RuleSetVersion.Status.APPROVED).order_by("-number").first()
+        ruleset.versions.filter(status=RuleSetVersion.Status.APPROVED, effective_date__lte=as_of)
+        .order_by("-number")
+        .first()
     )
 
 
@@ -150,7 +153,7 @@ def _run_one(schedule_id: int, today: dt.date, lang: str) -> ScheduleRun | None:
         while add_months(run_date, months) <= today:  # missed periods: grade the latest only
             run_date, skipped = add_months(run_date, months), skipped + 1
         as_of = as_of_for(run_date, months)
-        version = _latest_approved(schedule.ruleset)
+        version = _latest_approved(schedule.ruleset, as_of)
         if version is None:
             # stays due: it runs on the first day the rule set has an approved version
             return ScheduleRun(schedule, as_of, None, skipped, "no approved version")

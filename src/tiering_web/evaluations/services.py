@@ -34,6 +34,16 @@ def check_as_of(as_of: dt.date) -> None:
     domain.check_as_of(as_of, today(), settings.TIERING_AS_OF_HORIZON_DAYS)
 
 
+def check_run(version: RuleSetVersion, as_of: dt.date) -> None:
+    """What running ``version`` as of ``as_of`` asks first, on every path: a date that
+    has come (:func:`check_as_of`) and an approved version in effect on it
+    (:func:`domain.check_runnable`)."""
+    check_as_of(as_of)
+    domain.check_runnable(
+        as_of=as_of, version_status=version.status, version_effective=version.effective_date
+    )
+
+
 def _overrides(ruleset: RuleSet) -> list[tiering.Override]:
     """The rule set's overrides for the engine, keyed by code as its inputs are."""
     rows = Override.objects.filter(ruleset=ruleset).values_list(
@@ -122,9 +132,10 @@ def run_evaluation(
     caller's process (the API, tests, scripts); pages and schedules use
     :func:`queue_evaluation`, which runs the same computation in the background worker.
     Must not be called inside a transaction (see :func:`_compute`). Refused for an as-of
-    date after today (:func:`check_as_of`).
+    date after today, and unless ``version`` is approved and in effect on ``as_of``
+    (:func:`check_run`).
     """
-    check_as_of(as_of)
+    check_run(version, as_of)
     computed = _compute(version, as_of, lang or get_language() or "en")
     with transaction.atomic():
         evaluation = Evaluation.objects.create(
@@ -150,7 +161,7 @@ def queue_evaluation(
     the reasons the engine writes (the requester's)."""
     from tiering_web.evaluations.tasks import evaluate_in_background
 
-    check_as_of(as_of)
+    check_run(version, as_of)
     lang = lang or get_language() or "en"
     with transaction.atomic():
         evaluation = Evaluation.objects.create(

@@ -38,7 +38,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connections, router, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext, gettext_lazy
 
 from tiering import cells, data
@@ -48,6 +48,7 @@ from tiering_web.accounts.models import Role
 from tiering_web.accounts.permissions import role
 from tiering_web.accountwork.services import record_ownership_changes
 from tiering_web.audit.services import record
+from tiering_web.customers import domain as customer_domain
 from tiering_web.customers import ledger
 from tiering_web.customers import models as cm
 from tiering_web.customers.models import Customer, Payment, Transaction
@@ -145,7 +146,7 @@ _KINDS = {
     "退款": Transaction.Kind.RETURN,
 }
 _TEXT_LIMITS = {
-    "code": 64,
+    "code": customer_domain.CODE_MAX_LENGTH,
     "name": 200,
     "industry": 100,
     "business_mode": 100,
@@ -479,6 +480,19 @@ def _too_long(rows: list[_Row], mapping, issues: list[RowIssue]) -> None:
                 )
 
 
+def _code_issue(row: _Row, column: str, code: str) -> RowIssue | None:
+    """A new customer code that breaks :func:`customer_domain.code_problem`, worded in
+    both languages (its length is :func:`_too_long`'s, reported once)."""
+    problem = customer_domain.code_problem(code)
+    if problem is None or problem.code == "max_length":
+        return None
+    texts = []
+    for lang in ("en", "zh-hans"):
+        with translation.override(lang):
+            texts.append(next(iter(problem)))
+    return _issue(row.row, column, code, *texts)
+
+
 def _existing_codes(codes: Iterable[str]) -> dict[str, int]:
     """Customer code → id for the codes that exist in the database."""
     codes = sorted(set(codes))
@@ -533,16 +547,21 @@ class _CustomerCheck:
                 issues.append(
                     _issue(r.row, mapping["code"], None, "empty customer code", "客户编号为空")
                 )
-            elif code not in existing and r.text.get("name") is None:
-                issues.append(
-                    _issue(
-                        r.row,
-                        mapping.get("name", "name"),
-                        None,
-                        "a new customer needs a name",
-                        "新客户需要填写客户名称",
+            elif code not in existing:
+                # a new code follows the rule; a stored one (even with a / from before the
+                # rule) is updated as it is
+                if (issue := _code_issue(r, mapping["code"], code)) is not None:
+                    issues.append(issue)
+                if r.text.get("name") is None:
+                    issues.append(
+                        _issue(
+                            r.row,
+                            mapping.get("name", "name"),
+                            None,
+                            "a new customer needs a name",
+                            "新客户需要填写客户名称",
+                        )
                     )
-                )
             for field in _CHOICES:
                 value = r.text.get(field)
                 if value is not None and _choice(field, value) is None:

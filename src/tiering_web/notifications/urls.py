@@ -16,7 +16,7 @@ urlpatterns = [
     path("webhooks/", views.notification_endpoints, name="notification_endpoints"),
     path("webhooks/<int:pk>/", views.notification_endpoint_edit, name="notification_endpoint_edit"),
     path(
-        "customers/<str:code>/preferences/",
+        "customers/<customer_code:code>/preferences/",
         views.notification_preferences,
         name="notification_preferences",
     ),

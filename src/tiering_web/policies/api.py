@@ -1,7 +1,12 @@
 """Tier policies over the API: the terms in force per tier of a rule set on a date, and
 what one customer gets (their tier under the primary rule set and its policy). Everyone
 signed in may read policies; a customer only by those who may see them (404 otherwise).
-Benefits come with both texts and ``text`` in the request's language."""
+Benefits come with both texts and ``text`` in the request's language.
+
+A draft version is approved with ``POST /policies/{ruleset_id}/versions/{number}/approve``
+under the same rule as the pages (:func:`~tiering_web.policies.services.do_approve_policy_version`):
+the caller approves, may not be its author, gives a reason, and its effective date has not
+passed; refusals are 422 keyed by field."""
 
 import datetime as dt
 from decimal import Decimal
@@ -12,10 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
-from tiering_web.accounts.permissions import role, visible_customers
+from tiering_web.accounts.permissions import can_edit_policies, role, visible_customers
 from tiering_web.policies.display import answer_target, benefit_text
 from tiering_web.policies.models import PolicyVersion, TierPolicy
-from tiering_web.policies.services import customer_terms, version_in_force
+from tiering_web.policies.services import (
+    customer_terms,
+    do_approve_policy_version,
+    version_in_force,
+)
 from tiering_web.rulesets.models import RuleSet
 
 router = Router(tags=["tier policies"])
@@ -139,7 +148,9 @@ def policies(request, on: dt.date | None = None, ruleset: int | None = None):
     return {"ruleset": found, "on": day, "version": version, "tiers": tiers}
 
 
-@router.get("/customer/{code}", response=CustomerPolicyOut, url_name="api_customer_policy")
+@router.get(
+    "/customer/{customer_code:code}", response=CustomerPolicyOut, url_name="api_customer_policy"
+)
 def customer_policy(request, code: str, on: dt.date | None = None):
     """A customer's tier under the primary rule set on ``on`` (today) and its policy."""
     _reader(request)
@@ -153,3 +164,17 @@ def customer_policy(request, code: str, on: dt.date | None = None):
         "version": _version(terms.version),
         "policy": terms.policy,
     }
+
+
+class ApproveIn(Schema):
+    reason: str = ""
+
+
+@router.post("/{ruleset_id}/versions/{number}/approve", response=VersionOut)
+def approve_version(request, ruleset_id: int, number: int, payload: ApproveIn):
+    """Approve a draft policy version, the caller as approver: four eyes, as on the pages."""
+    if not can_edit_policies(request.auth):
+        raise PermissionDenied(_("you may not approve policies"))
+    version = get_object_or_404(PolicyVersion, ruleset_id=ruleset_id, number=number)
+    version = do_approve_policy_version(request.auth, version, payload.reason, allow_past=False)
+    return _version(version)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from tiering_web.audit.services import record
 from tiering_web.customers.models import Customer
 from tiering_web.evaluations.models import TierAssignment
+from tiering_web.policies import domain
 from tiering_web.policies.models import PolicyVersion, TierPolicy
 from tiering_web.rulesets.models import RuleSet
 
@@ -141,40 +142,29 @@ def do_approve_policy_version(
     version: PolicyVersion,
     reason: str,
     *,
-    four_eyes: bool = False,
     allow_past: bool = True,
 ) -> PolicyVersion:
     """Approve a draft version: from its effective date on, its terms are in force.
 
-    With ``four_eyes`` (what the pages and the API ask for) the version's author may not
-    approve it: terms that decide prices, credit and service are checked by a second
-    person, like the rules themselves. Without ``allow_past`` a version whose effective
-    date has already passed is refused, so that approving today never rewrites the terms
-    that were in force on an earlier day (save a new version with a later date instead).
-    Raises :class:`ValidationError` keyed by field (``status``, ``reason``, ``approver``,
+    Four eyes on every path (:func:`.domain.check_approval`): the version's author may
+    not approve it, since terms that decide prices, credit and service are checked by a
+    second person, like the rules themselves; a reason is required. Without
+    ``allow_past`` (the pages and the API) a version whose effective date has already
+    passed is refused, so that approving today never rewrites the terms that were in
+    force on an earlier day (save a new version with a later date instead). Raises
+    :class:`ValidationError` keyed by field (``status``, ``reason``, ``approver``,
     ``effective_date``)."""
-    errors: dict[str, list[str]] = {}
-    if version.status == PolicyVersion.Status.APPROVED:
-        errors["status"] = [_("this version is already approved")]
-    if not (reason or "").strip():
-        errors["reason"] = [_("a reason is required")]
-    if (
-        four_eyes
-        and version.author_id is not None
-        and version.author_id == getattr(actor, "pk", None)
-    ):
-        errors["approver"] = [_("the author of a version cannot approve it")]
-    if not allow_past and version.effective_date < timezone.localdate():
-        errors["effective_date"] = [
-            _(
-                "its effective date %(date)s has passed: save a new version that takes "
-                "effect today or later"
-            )
-            % {"date": version.effective_date.isoformat()}
-        ]
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
+        # read again under a row lock: two approvals at once cannot both pass
+        locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+        domain.check_approval(
+            status=locked.status,
+            author=locked.author_id,
+            approver=getattr(actor, "pk", None),
+            effective_date=locked.effective_date,
+            reason=reason,
+            not_before=None if allow_past else timezone.localdate(),
+        )
         version.status = PolicyVersion.Status.APPROVED
         version.approver = actor
         version.approved_at = timezone.now()

@@ -2,6 +2,11 @@
 (through :func:`~tiering_web.rulesets.services.do_save_ruleset_version`); its problems
 come back as 422 with the rule file's field paths (``tiers[1].min_score``).
 
+Approving a version (``POST /rulesets/{id}/versions/{number}/approve``) asks the same
+four-eyes rule as the pages (:func:`~tiering_web.rulesets.services.do_approve_ruleset_version`):
+the caller is the approver and may not be the author; a reviewer other than the author
+and an effective date are required; refusals are 422 keyed by field.
+
 A what-if of edited rules is queued for the background worker (``POST
 /rulesets/{id}/whatif``, 202) and read back, with its progress and then its result, by
 ``GET /rulesets/{id}/whatif/{run_id}``, as the editor's what-if does."""
@@ -9,15 +14,21 @@ A what-if of edited rules is queued for the background worker (``POST
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from tiering_web.accounts.permissions import can_edit_rules
 from tiering_web.rulesets.jobs import check_whatif
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
-from tiering_web.rulesets.services import do_queue_whatif, do_save_ruleset_version
+from tiering_web.rulesets.services import (
+    do_approve_ruleset_version,
+    do_queue_whatif,
+    do_save_ruleset_version,
+)
 
 router = Router(tags=["rule sets"])
 
@@ -28,6 +39,7 @@ class VersionOut(Schema):
     status: str
     effective_date: dt.date | None
     author: str | None
+    reviewer: str | None
     approver: str | None
     created_at: dt.datetime
     definition: dict[str, Any]
@@ -35,6 +47,10 @@ class VersionOut(Schema):
     @staticmethod
     def resolve_author(obj):
         return obj.author.username if obj.author_id else None
+
+    @staticmethod
+    def resolve_reviewer(obj):
+        return obj.reviewer.username if obj.reviewer_id else None
 
     @staticmethod
     def resolve_approver(obj):
@@ -60,7 +76,9 @@ class VersionIn(Schema):
 
 
 def _rulesets():
-    return RuleSet.objects.prefetch_related("versions__author", "versions__approver")
+    return RuleSet.objects.prefetch_related(
+        "versions__author", "versions__reviewer", "versions__approver"
+    )
 
 
 @router.get("/", response=list[RuleSetOut])
@@ -86,9 +104,46 @@ def create_version(request, ruleset_id: int, payload: VersionIn):
         payload.reason,
         effective_date=payload.effective_date,
     )
-    return Status(
-        201, RuleSetVersion.objects.select_related("author", "approver").get(pk=version.pk)
+    return Status(201, _version_out(version))
+
+
+def _version_out(version: RuleSetVersion) -> RuleSetVersion:
+    return RuleSetVersion.objects.select_related("author", "reviewer", "approver").get(
+        pk=version.pk
     )
+
+
+class ApproveIn(Schema):
+    reviewer: str | None = Field(None, description="the reviewer's username (not the author)")
+    effective_date: dt.date | None = Field(
+        None, description="when it takes effect (required unless the version has one)"
+    )
+    reason: str = ""
+
+
+@router.post("/{ruleset_id}/versions/{number}/approve", response=VersionOut)
+def approve_version(request, ruleset_id: int, number: int, payload: ApproveIn):
+    """Approve a draft version, the caller as approver: four eyes, as on the pages."""
+    if not can_edit_rules(request.auth):
+        raise PermissionDenied("you may not change rule sets")
+    version = get_object_or_404(RuleSetVersion, ruleset_id=ruleset_id, number=number)
+    reviewer = None
+    if payload.reviewer:
+        reviewer = (
+            get_user_model().objects.filter(username=payload.reviewer, is_active=True).first()
+        )
+        if reviewer is None:
+            raise ValidationError(
+                {"reviewer": ValidationError(_("no active user has this username"), code="unknown")}
+            )
+    version = do_approve_ruleset_version(
+        request.auth,
+        version,
+        payload.reason,
+        reviewer=reviewer,
+        effective_date=payload.effective_date,
+    )
+    return _version_out(version)
 
 
 class WhatIfIn(Schema):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiering import RuleError, parse_rules
 from tiering_web.audit.services import record
+from tiering_web.rulesets import domain
 from tiering_web.rulesets.jobs import check_whatif
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
 from tiering_web.rulesets.tasks import whatif_in_background
@@ -91,39 +92,25 @@ def do_approve_ruleset_version(
     *,
     reviewer=None,
     effective_date: dt.date | None = None,
-    four_eyes: bool = False,
 ) -> RuleSetVersion:
     """Approve a draft version: ``actor`` becomes its approver (批准人), ``reviewer`` its
     reviewer (审核人) and ``effective_date``, when given, the date it takes effect.
 
-    With ``four_eyes`` (what the rule-set pages ask for) the rules' author may neither
-    review nor approve them, a reviewer is required and so is an effective date: rules
-    that decide prices and service levels are checked by a second person, as the company
-    policies in ``seeds/`` have 制定人, 审核人 and 批准人 sign separately.
+    Four eyes on every path (pages, API, demo, scripts; :func:`.domain.check_approval`):
+    the rules' author may neither review nor approve them, a reviewer is required and so
+    is an effective date, because these rules decide prices and service levels. Raises
+    ValidationError keyed by ``status``, ``approver``, ``reviewer``, ``effective_date``.
     """
-    errors: dict[str, list[ValidationError]] = {}
-    if version.status == RuleSetVersion.Status.APPROVED:
-        errors["status"] = [ValidationError(_("already approved"), code="approved")]
-    if four_eyes:
-        if version.author_id is not None and version.author_id == getattr(actor, "pk", None):
-            errors.setdefault("approver", []).append(
-                ValidationError(_("the author of a version cannot approve it"), code="own_version")
-            )
-        if reviewer is None:
-            errors.setdefault("reviewer", []).append(
-                ValidationError(_("a reviewer is required"), code="required")
-            )
-        elif version.author_id is not None and reviewer.pk == version.author_id:
-            errors.setdefault("reviewer", []).append(
-                ValidationError(_("the author of a version cannot review it"), code="own_version")
-            )
-        if effective_date is None and version.effective_date is None:
-            errors.setdefault("effective_date", []).append(
-                ValidationError(_("an approved version needs an effective date"), code="required")
-            )
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
+        # read again under a row lock: two approvals at once cannot both pass
+        locked = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
+        domain.check_approval(
+            status=locked.status,
+            author=locked.author_id,
+            approver=getattr(actor, "pk", None),
+            reviewer=getattr(reviewer, "pk", None),
+            effective_date=effective_date or locked.effective_date,
+        )
         version.status = RuleSetVersion.Status.APPROVED
         version.approver = actor
         if reviewer is not None:

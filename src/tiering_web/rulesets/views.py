@@ -311,7 +311,6 @@ def ruleset_approve(request, pk, number):
                 data["reason"],
                 reviewer=data["reviewer"],
                 effective_date=data["effective_date"],
-                four_eyes=True,
             )
         except ValidationError as e:
             errors_to_form(form, e)
