@@ -5,21 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accountwork', '0002_proposal_withdrawn'),
-        ('customers', '0006_history_protected'),
+        ("accountwork", "0002_proposal_withdrawn"),
+        ("customers", "0006_history_protected"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ownershipchange',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ownership_changes', to='customers.customer', verbose_name='customer'),
+            model_name="ownershipchange",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ownership_changes",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='task',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='customers.customer', verbose_name='customer'),
+            model_name="task",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tasks",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
     ]

@@ -5,26 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0006_history_protected'),
-        ('evaluations', '0007_heartbeat'),
+        ("customers", "0006_history_protected"),
+        ("evaluations", "0007_heartbeat"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='evaluationresult',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer', verbose_name='customer'),
+            model_name="evaluationresult",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='override',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='overrides', to='customers.customer', verbose_name='customer'),
+            model_name="override",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="overrides",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='tierassignment',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tiers', to='customers.customer', verbose_name='customer'),
+            model_name="tierassignment",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tiers",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
     ]
