@@ -131,3 +131,59 @@ def test_explanation_in_the_viewers_language(client, manager, customers, version
     assert "revenue" in reasons["en"] and "营收" in reasons["zh"]
     assert reasons["en"] in english.text.replace("&gt;", ">").replace("&lt;", "<")
     assert reasons["zh"] in chinese.text.replace("&gt;", ">").replace("&lt;", "<")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_purchase_rhythm_is_the_engines(manager, two_quarters):
+    """Given the ledger and a return of C2 after its last order, when the dashboard takes
+    the purchase rhythm, then days since the last and the first transaction and the
+    number of transactions are what the engine computes from the same rows on its own
+    (DuckDB, the rows read out of the app): the return counts, as in every rule."""
+    import ibis
+    import pyarrow as pa
+
+    from tiering.metrics import compute_metrics
+    from tiering_web.dashboard.portfolio import _rhythm
+    from tiering_web.evaluations.models import Evaluation
+
+    Transaction.objects.create(
+        customer=two_quarters["C2"],
+        date=dt.date(2026, 12, 1),
+        amount=Decimal("10.00"),
+        cost=Decimal("5.00"),
+        kind=Transaction.Kind.RETURN,
+    )
+    evaluation = Evaluation.objects.filter(status="published").latest("as_of")
+    codes = sorted(two_quarters)
+    got = _rhythm(pa.table({"customer_id": codes}), evaluation, None).to_pylist()
+    rows = Transaction.objects.values_list("customer__code", "date", "amount", "cost", "kind")
+    sign = {"order": 1, "return": -1}
+    ledger = ibis.memtable(
+        pa.table(
+            {
+                "customer_id": [r[0] for r in rows],
+                "date": [r[1] for r in rows],
+                "amount": [float(r[2]) * sign[r[4]] for r in rows],
+                "cost": [float(r[3]) * sign[r[4]] for r in rows],
+            }
+        )
+    )
+    engine = compute_metrics(
+        ibis.memtable({"customer_id": codes}),
+        ledger,
+        as_of=evaluation.as_of,
+        needed={"recency_days", "tenure_days", "lifetime_orders"},
+    )
+    expected = {
+        r["customer_id"]: r
+        for r in engine.select("customer_id", "recency_days", "tenure_days", "lifetime_orders")
+        .to_pyarrow()
+        .to_pylist()
+    }
+    for row in got:
+        want = expected[row["customer_id"]]
+        assert row["recency_days"] == want["recency_days"]
+        assert row["tenure_days"] == want["tenure_days"]
+        assert row["lifetime_orders"] == (want["lifetime_orders"] or 0)
+    c2 = next(r for r in got if r["customer_id"] == "C2")
+    assert c2["recency_days"] == (evaluation.as_of - dt.date(2026, 12, 1)).days

@@ -3,8 +3,9 @@ over the primary rule set's published results, as the viewer may see them.
 
 The results are the latest *published* evaluation of the primary rule set (what the
 customers' current tiers come from), its measures over the rule set's lookback as stored
-in each result; the purchase rhythm for the churn warning (first and last order, number
-of orders up to the evaluation date) comes from the transactions. Migration compares it
+in each result; the purchase rhythm for the churn warning (days since the last and the
+first transaction, number of transactions up to the evaluation date) is the engine's own
+metrics, computed in the database. Migration compares it
 with the published evaluation before it.
 
 Published results never change, so the figures for viewers who see every customer are
@@ -19,12 +20,11 @@ from typing import Any
 
 import pyarrow as pa
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import QuerySet
 
 from tiering.reports import layout, portfolio
 from tiering_web.accounts.models import Role
 from tiering_web.accounts.permissions import role
-from tiering_web.customers.models import Transaction
 from tiering_web.evaluations.models import Evaluation, EvaluationResult
 from tiering_web.rulesets.models import RuleSet
 
@@ -116,27 +116,45 @@ def _float(value) -> float:
 
 
 def _rhythm(table: pa.Table, evaluation: Evaluation, customers: QuerySet | None) -> pa.Table:
-    """Adds recency_days, tenure_days and lifetime_orders (orders up to the as-of date)."""
-    orders = Transaction.objects.filter(kind=Transaction.Kind.ORDER, date__lte=evaluation.as_of)
-    if customers is not None:
-        orders = orders.filter(customer__in=customers.values("pk"))
-    by_code = {
-        code: (first, last, n)
-        for code, first, last, n in orders.values("customer__code")
-        .annotate(first=Min("date"), last=Max("date"), n=Count("id"))
-        .values_list("customer__code", "first", "last", "n")
-        .order_by()
-    }
-    recency, tenure, count = [], [], []
-    for code in table.column("customer_id").to_pylist():
-        first, last, n = by_code.get(code, (None, None, 0))
-        recency.append(None if last is None else (evaluation.as_of - last).days)
-        tenure.append(None if first is None else (evaluation.as_of - first).days)
-        count.append(n)
+    """Adds recency_days, tenure_days and lifetime_orders as of the evaluation's date, as
+    the engine computes them (:func:`tiering.metrics.compute_metrics`, in the app's
+    database through :mod:`tiering_web.evaluations.adapters`): one definition of the
+    purchase rhythm for the dashboard, ``tiering report`` and the rules."""
+    from tiering.metrics import compute_metrics
+    from tiering_web.evaluations import adapters
+
+    codes = table.column("customer_id").to_pylist()
+    con = adapters.connect()
+    try:
+        people = adapters.customers_table(con).select("customer_id")
+        if customers is not None:
+            people = people.filter(people.customer_id.isin(codes))
+        rhythm = compute_metrics(
+            people,
+            adapters.transactions_table(con),
+            as_of=evaluation.as_of,
+            needed={"recency_days", "tenure_days", "lifetime_orders"},
+        )
+        found = {
+            row["customer_id"]: row
+            for row in rhythm.select(
+                "customer_id", "recency_days", "tenure_days", "lifetime_orders"
+            )
+            .to_pyarrow()
+            .to_pylist()
+        }
+    finally:
+        con.disconnect()
+    empty = {"recency_days": None, "tenure_days": None, "lifetime_orders": 0}
+    rows = [found.get(code, empty) for code in codes]
     return (
-        table.append_column("recency_days", pa.array(recency, pa.float64()))
-        .append_column("tenure_days", pa.array(tenure, pa.float64()))
-        .append_column("lifetime_orders", pa.array(count, pa.int64()))
+        table.append_column(
+            "recency_days", pa.array([r["recency_days"] for r in rows], pa.float64())
+        )
+        .append_column("tenure_days", pa.array([r["tenure_days"] for r in rows], pa.float64()))
+        .append_column(
+            "lifetime_orders", pa.array([r["lifetime_orders"] or 0 for r in rows], pa.int64())
+        )
     )
 
 
