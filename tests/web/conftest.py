@@ -85,6 +85,22 @@ def manager(django_user_model):
 
 
 @pytest.fixture
+def staff(django_user_model, manager):
+    """One user per role: the manager, admin1 (administrator), li (account manager) and
+    zhao (analyst), by role."""
+    from tiering_web.accounts.models import Role
+
+    made = {Role.MANAGER: manager}
+    for name, role in (
+        ("admin1", Role.ADMINISTRATOR),
+        ("li", Role.ACCOUNT_MANAGER),
+        ("zhao", Role.ANALYST),
+    ):
+        made[role] = django_user_model.objects.create_user(name, password="x-secret-1", role=role)
+    return made
+
+
+@pytest.fixture
 def customers(manager):
     """The six customers of LEDGER with their transactions, by code."""
     from tiering_web.customers.models import Transaction

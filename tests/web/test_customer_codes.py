@@ -210,18 +210,6 @@ def test_the_import_lists_each_bad_new_code_and_updates_an_old_one(tmp_path, man
     }
 
 
-@pytest.fixture
-def staff(django_user_model, manager):
-    made = {Role.MANAGER: manager}
-    for name, role in (
-        ("admin1", Role.ADMINISTRATOR),
-        ("li", Role.ACCOUNT_MANAGER),
-        ("zhao", Role.ANALYST),
-    ):
-        made[role] = django_user_model.objects.create_user(name, password="x-secret-1", role=role)
-    return made
-
-
 @pytest.mark.django_db
 def test_every_role_lists_and_opens_an_old_customer_with_a_slash(client, staff):
     """Given customers stored before the rule with a slash, a percent sign and a

@@ -74,15 +74,8 @@ def rows(a_terms=30, credit_limit="500000.00"):
 
 
 @pytest.fixture
-def users(django_user_model, manager):
-    made = {Role.MANAGER: manager}
-    for name, role in (
-        ("admin1", Role.ADMINISTRATOR),
-        ("li", Role.ACCOUNT_MANAGER),
-        ("zhao", Role.ANALYST),
-    ):
-        made[role] = django_user_model.objects.create_user(name, password="x-secret-1", role=role)
-    return made
+def users(staff):
+    return staff
 
 
 @pytest.fixture

@@ -167,43 +167,34 @@ def _codes(customer_ids: Iterable[int]) -> list[str]:
     return sorted(Customer.objects.filter(pk__in=ids).values_list("code", flat=True))
 
 
+def _upsert(actor, what: str, write, rows: Sequence[tuple], reason: str, source: str):
+    with transaction.atomic():
+        created, updated = write(rows)
+        record(
+            actor,
+            f"{what}.upsert",
+            None,
+            reason,
+            source=source,
+            created=created,
+            updated=updated,
+            unchanged=len(rows) - created - updated,
+            customers=_codes(r[0] for r in rows),
+        )
+    return created, updated
+
+
 def do_upsert_transactions(
     actor, rows: Sequence[TransactionRow], reason: str, source: str = "api"
 ) -> tuple[int, int]:
     """Create or update transactions (see the module's docstring), all or nothing, with
     one audit entry for the batch naming ``source`` and the customers: (created,
     updated). The rows' customers must already be checked for the actor."""
-    with transaction.atomic():
-        created, updated = write_transactions(rows)
-        record(
-            actor,
-            "transaction.upsert",
-            None,
-            reason,
-            source=source,
-            created=created,
-            updated=updated,
-            unchanged=len(rows) - created - updated,
-            customers=_codes(r.customer_id for r in rows),
-        )
-    return created, updated
+    return _upsert(actor, "transaction", write_transactions, rows, reason, source)
 
 
 def do_upsert_payments(
     actor, rows: Sequence[PaymentRow], reason: str, source: str = "api"
 ) -> tuple[int, int]:
     """:func:`do_upsert_transactions` for payments received."""
-    with transaction.atomic():
-        created, updated = write_payments(rows)
-        record(
-            actor,
-            "payment.upsert",
-            None,
-            reason,
-            source=source,
-            created=created,
-            updated=updated,
-            unchanged=len(rows) - created - updated,
-            customers=_codes(r.customer_id for r in rows),
-        )
-    return created, updated
+    return _upsert(actor, "payment", write_payments, rows, reason, source)
