@@ -3,7 +3,7 @@
 #               file, write the portfolio report (demo/report.html), then load the same
 #               company into the web app (var/tiering.sqlite3) and serve it on
 #               http://127.0.0.1:8000 with its demo accounts printed
-#   make test   set up .venv, lint, run every test (what CI runs)
+#   make test   set up .venv, lint and type-check, run every test (what CI runs)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -53,9 +53,11 @@ $(SECRET_KEY_FILE):
 	@mv $@.tmp $@
 	@echo "secret key written to $@"
 
+# mypy type-checks the engine, src/tiering (configured in pyproject.toml).
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 # With TIERING_TEST_POSTGRES=postgres://... (set by .ci/run) the web tests run a second
 # time against that PostgreSQL server.
@@ -78,4 +80,4 @@ bench: install
 	$(BIN)/python bench/evaluate.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .mypy_cache

@@ -164,6 +164,18 @@ def _lit(text: str) -> str:
 class Source:
     """One input file opened in DuckDB: its columns, and a way to find rows by number."""
 
+    path: Path
+    sheet: str | None
+    kind: str  # "csv", "parquet", "excel", or "rows" (already read)
+    materialize: str  # "VIEW" or "TABLE"
+    view: str
+    types: dict[str, str]  # column -> DuckDB type
+    row_column: str  # SQL for the file's row number
+    id_column: str  # the customer id's header, once a ledger is loaded (_finish_ledger)
+    _tmp: str | None  # a UTF-8 copy of the file, removed by close()
+    _rowexpr: str | None
+    _rowsql: str
+
     def __init__(
         self, con: ibis.BaseBackend, spec: str | Path, label: str, rows: pa.Table | None = None
     ):
@@ -184,26 +196,27 @@ class Source:
         )
         self.path = Path(path_text)
         self.sheet = sheet or None
-        self._tmp: str | None = None
+        self._tmp = None
         if not self.path.exists():
             raise _file_error(self.spec, "file not found", "找不到文件")
         if self.path.is_dir():
             raise _file_error(self.spec, "is a folder, not a file", "是文件夹而不是文件")
-        self.kind = _SUFFIXES.get(self.path.suffix.lower())
+        kind = _SUFFIXES.get(self.path.suffix.lower())
         # converted text files are stored once; Parquet stays a view (typed, fast to rescan)
-        self.materialize = "VIEW" if self.kind == "parquet" else "TABLE"
+        self.materialize = "VIEW" if kind == "parquet" else "TABLE"
         if self.path.suffix.lower() == ".xls":
             raise _file_error(
                 self.spec,
                 "old .xls workbooks are not supported: save it as .xlsx",
                 "不支持旧版 .xls 工作簿：请另存为 .xlsx",
             )
-        if self.kind is None:
+        if kind is None:
             raise _file_error(
                 self.spec,
                 "unknown file type: use .csv, .parquet or .xlsx",
                 "无法识别的文件类型：请使用 .csv、.parquet 或 .xlsx",
             )
+        self.kind = kind
         self.view = "src_" + label
         try:
             getattr(self, "_open_" + self.kind)()
@@ -226,7 +239,7 @@ class Source:
         if encoding not in ("utf-8", "utf-8-sig"):
             fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="tiering-")
             with os.fdopen(fd, "wb") as out, open(path, "rb") as raw:
-                reader = codecs.getreader(encoding)(raw, errors="strict")
+                reader = codecs.getreader(encoding)(raw, "strict")
                 try:
                     for chunk in iter(lambda: reader.read(1 << 20), ""):
                         out.write(chunk.encode("utf-8"))

@@ -422,7 +422,7 @@ def _make_customers(rng: np.random.Generator, n: int, end: date) -> _People:
     )
 
 
-def _categorical(rng: np.random.Generator, p: Sequence[float], n: int) -> np.ndarray:
+def _categorical(rng: np.random.Generator, p: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
     cum = np.cumsum(p)
     cum /= cum[-1]
     return np.searchsorted(cum, rng.random(n), side="right").astype(np.int64)

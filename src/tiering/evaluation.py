@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 import ibis
 import ibis.expr.types as ir
@@ -58,7 +59,7 @@ LEADING = (
 )
 FLAG_NAMES = ("loss_maker", "inactive", "overdue", "band", "grace", "override")
 
-TableLike = str | Path | ir.Table | pa.Table
+TableLike: TypeAlias = str | Path | ir.Table | pa.Table
 
 
 @dataclass

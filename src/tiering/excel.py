@@ -259,6 +259,8 @@ def _worksheet(archive: zipfile.ZipFile, sheet: str | None) -> tuple[str, str] |
     if not sheets:
         return None
     name, rel = sheets[0]
+    if name is None:  # a sheet without a name: the cell path reads or refuses it
+        return None
     links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     link = next((r for r in links.iter(f"{_RELS}Relationship") if r.get("Id") == rel), None)
     if link is None or not (link.get("Type") or "").endswith("/worksheet"):
@@ -439,12 +441,14 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
 def _header(cells: list, label: str) -> list[str]:
     """The column names of row 1, checked: trailing empty cells dropped, none empty, none
     repeated."""
-    names = [_cell_text(c) for c in cells]
-    while names and not names[-1]:
-        names.pop()
-    for i, name in enumerate(names):
-        if not name:
+    texts = [_cell_text(c) for c in cells]
+    while texts and not texts[-1]:
+        texts.pop()
+    names: list[str] = []
+    for i, text in enumerate(texts):
+        if not text:
             raise _file_error(label, f"column {i + 1} has no header", f"第 {i + 1} 列没有列名")
+        names.append(text)
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise _file_error(label, f"header {dup!r} appears twice", f"列名 {dup!r} 重复")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 
@@ -169,6 +169,10 @@ class Window:
     date: str
 
 
+Method: TypeAlias = Scorecard | Pareto | Thresholds | RFM | Window
+"""A grading method's settings: :attr:`RuleSet.method`, as named by its ``method_name``."""
+
+
 @dataclass(frozen=True)
 class Downgrade:
     grace: int = 0
@@ -196,7 +200,7 @@ class RuleSet:
 
     name: str
     method_name: str
-    method: Scorecard | Pareto | Thresholds | RFM | Window
+    method: Method
     tiers: tuple[Tier, ...]
     as_of: dt.date | None = None
     lookback: Period | None = None
@@ -461,7 +465,7 @@ class _Validator:
                 "每个规则文件只能有一种分级方法；发现 " + "、".join(present),
             )
         method_name = present[0] if present else ""
-        method = None
+        method: Method | None = None
         if method_name:
             method = getattr(self, "_" + method_name)(data[method_name], lookback is not None)
 
@@ -470,7 +474,7 @@ class _Validator:
         clv = self._clv(data.get("clv"))
 
         errors = [p for p in self.problems if p.severity == "error"]
-        if errors:
+        if errors or method is None:  # a method that cannot be read has said why
             raise RuleError(self.source, self.problems)
         return RuleSet(
             name=str(name).strip(),
@@ -650,19 +654,20 @@ class _Validator:
         if value is None:
             return None
         self.unknown_keys("rfm", value, ("recency", "frequency", "monetary", "split"))
-        parts = {}
-        for key, default in (
-            ("recency", "recency_days"),
-            ("frequency", "orders"),
-            ("monetary", "revenue"),
-        ):
-            parts[key] = self.metric(f"rfm.{key}", value.get(key, default), lookback=lookback)
+        recency, frequency, monetary = (
+            self.metric(f"rfm.{key}", value.get(key, default), lookback=lookback)
+            for key, default in (
+                ("recency", "recency_days"),
+                ("frequency", "orders"),
+                ("monetary", "revenue"),
+            )
+        )
         split = value.get("split", "mean")
         if split not in ("mean", "median"):
             self.error("rfm.split", "split is 'mean' or 'median'", "split 应为 mean 或 median")
-        if None in parts.values():
+        if recency is None or frequency is None or monetary is None:
             return None
-        return RFM(parts["recency"], parts["frequency"], parts["monetary"], split)
+        return RFM(recency, frequency, monetary, split)
 
     def _window(self, value: Any, lookback: bool) -> Window | None:
         value = self.mapping("window", value)
@@ -678,9 +683,10 @@ class _Validator:
                 "date 应为客户文件中预计成交日期的列，如 attribute.expected_close",
             )
             return None
-        return Window(self.metric("window.date", ref, lookback=lookback))
+        date = self.metric("window.date", ref, lookback=lookback)
+        return Window(date) if date else None
 
-    def _tiers(self, value: Any, method_name: str, method) -> list[Tier]:
+    def _tiers(self, value: Any, method_name: str, method: Method | None) -> list[Tier]:
         if method_name == "rfm" and value is None:
             return [Tier(name=zh, code=code) for code, zh, _ in RFM_SEGMENTS]
         if not isinstance(value, list) or not value:
@@ -823,7 +829,7 @@ class _Validator:
         if value is None:
             return CLVSettings()
         self.unknown_keys("clv", value, ("horizon", "margin", "discount", "model"))
-        settings = {}
+        settings: dict[str, Any] = {}  # CLVSettings' keyword arguments
         if "horizon" in value:
             try:
                 settings["horizon"] = parse_period(value["horizon"])

@@ -4,11 +4,33 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeVar
 
 import ibis
 import ibis.expr.types as ir
 
-from tiering.rules import MONEY_METRICS, RuleSet, metric_label
+from tiering.rules import MONEY_METRICS, Method, RuleSet, Tier, metric_label
+
+_M = TypeVar("_M", bound=Method)
+_B = TypeVar("_B")
+
+
+def method_of(rules: RuleSet, kind: type[_M]) -> _M:
+    """``rules.method`` as the settings of the grader that :data:`~tiering.grading.GRADERS`
+    chose for ``rules.method_name``."""
+    if not isinstance(rules.method, kind):
+        raise TypeError(
+            f"{rules.method_name} rules hold {type(rules.method).__name__}, not {kind.__name__}"
+        )
+    return rules.method
+
+
+def tier_bound(tier: Tier, value: _B | None) -> _B:
+    """A tier's bound (``tier.min_score``, ``tier.top``...) or RFM code, which the rules'
+    validation guarantees on every tier that the method reads it from."""
+    if value is None:
+        raise ValueError(f"tier {tier.name!r} has no bound")
+    return value
 
 
 def value_of(table: ir.Table, ref: str, *, numeric: bool = False) -> ir.Value:

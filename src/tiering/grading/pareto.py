@@ -27,8 +27,10 @@ from tiering.grading.common import (
     concat,
     first_match,
     label,
+    method_of,
     number,
     text,
+    tier_bound,
     tier_columns,
     value_of,
     worded,
@@ -45,9 +47,11 @@ def grade(
     as_of=None,
     languages: tuple[str, ...] = (),
 ) -> ir.Table:
-    method: Pareto = rules.method
+    method = method_of(rules, Pareto)
     tiers = rules.tiers
     last = len(tiers) - 1
+    # the bound of every tier but the last: top (by customers) or share (by value)
+    cuts = [tier_bound(t, t.top if method.by == "customers" else t.share) for t in tiers[:-1]]
     value = value_of(table, method.metric, numeric=True)
     groups = [value_of(table, method.group_by)] if method.group_by else []
     positive = (value > 0).fill_null(False)
@@ -59,9 +63,7 @@ def grade(
         _value=value,
     )
     if method.by == "customers":
-        conditions = [
-            (table.rank - 1) * t.top.denominator < table._n * t.top.numerator for t in tiers[:-1]
-        ]
+        conditions = [(table.rank - 1) * cut.denominator < table._n * cut.numerator for cut in cuts]
     else:
         pos_value = ibis.ifelse(table._positive, table._value, 0)
         cum = pos_value.sum().over(
@@ -70,8 +72,7 @@ def grade(
         total = pos_value.sum().over(group_by=groups)
         table = table.mutate(_before=cum - pos_value, _total=total)
         conditions = [
-            table._before * t.share.denominator < table._total * t.share.numerator
-            for t in tiers[:-1]
+            table._before * cut.denominator < table._total * cut.numerator for cut in cuts
         ]
     rank = ibis.ifelse(table._positive, first_match(conditions, last), last)
     table = table.mutate(**tier_columns(rules, rank))
@@ -106,9 +107,9 @@ def grade(
         if method.by == "customers":
             head = {
                 i: (
-                    f"（前 {number(t.top)}）→ {t.name}"
+                    f"（前 {number(cuts[i])}）→ {t.name}"
                     if is_zh
-                    else f" (top {number(t.top)}) → {t.name}"
+                    else f" (top {number(cuts[i])}) → {t.name}"
                 )
                 for i, t in enumerate(tiers[:-1])
             }
@@ -119,7 +120,7 @@ def grade(
                 table._n.cast("string"),
             )
         else:
-            head = {i: f" < {number(t.share)} → {t.name}" for i, t in enumerate(tiers[:-1])}
+            head = {i: f" < {number(cuts[i])} → {t.name}" for i, t in enumerate(tiers[:-1])}
             pct = (table._before.cast("float64") / table._total.cast("float64") * 100).round(1)
             detail = concat(
                 "，之前客户累计占比 " if is_zh else ", customers before it hold ",
@@ -135,12 +136,12 @@ def grade(
         last_name = tiers[-1].name
         if method.by == "customers":
             beyond = (
-                f"（超出前 {number(tiers[-2].top)}）→ {last_name}"
+                f"（超出前 {number(cuts[-1])}）→ {last_name}"
                 if is_zh
-                else f" (beyond the top {number(tiers[-2].top)}) → {last_name}"
+                else f" (beyond the top {number(cuts[-1])}) → {last_name}"
             )
         else:
-            beyond = f" ≥ {number(tiers[-2].share)} → {last_name}"
+            beyond = f" ≥ {number(cuts[-1])} → {last_name}"
         positive_reason = ibis.ifelse(
             table._tier_rank == last, concat(name + " ", v, detail, beyond), positive_reason
         )

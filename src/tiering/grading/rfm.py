@@ -17,7 +17,17 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from tiering.grading.common import by_rank, concat, label, text, value_of, worded, zh
+from tiering.grading.common import (
+    by_rank,
+    concat,
+    label,
+    method_of,
+    text,
+    tier_bound,
+    value_of,
+    worded,
+    zh,
+)
 from tiering.rules import RFM, RuleSet
 
 
@@ -67,7 +77,7 @@ def grade(
     as_of=None,
     languages: tuple[str, ...] = (),
 ) -> ir.Table:
-    method: RFM = rules.method
+    method = method_of(rules, RFM)
     dims = []
     for key, ref, above in (
         ("r", method.recency, False),
@@ -85,7 +95,7 @@ def grade(
     table = table.mutate(rfm_code=code)
 
     tiers = rules.tiers
-    codes = [t.code for t in tiers]
+    codes = [tier_bound(t, t.code) for t in tiers]
     rank = ibis.cases(
         *[(table.rfm_code == c, i) for i, c in enumerate(codes)], else_=len(codes) - 1
     )

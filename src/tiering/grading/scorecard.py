@@ -18,6 +18,9 @@ A customer gets the first tier whose ``min_score`` ≤ score; the last tier take
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import ibis
 import ibis.expr.types as ir
 
@@ -25,8 +28,10 @@ from tiering.grading.common import (
     concat,
     first_match,
     label,
+    method_of,
     number,
     text,
+    tier_bound,
     tier_columns,
     value_of,
     worded,
@@ -88,23 +93,24 @@ def grade(
     as_of=None,
     languages: tuple[str, ...] = (),
 ) -> ir.Table:
-    card: Scorecard = rules.method
+    card = method_of(rules, Scorecard)
     total = card.total_weight
     cols: dict[str, ir.Value] = {}
-    weighted = None
+    terms = []
     for f in card.factors:
         value, pts = points(table, f)
         cols[f"{f.name}_value"] = value
         cols[f"{f.name}_points"] = pts.round(2)
-        term = pts * _f(f.weight / total)
-        weighted = term if weighted is None else weighted + term
+        terms.append(pts * _f(f.weight / total))
+    weighted = reduce(operator.add, terms)  # a scorecard has at least one factor
     table = table.mutate(**cols, score=weighted.round(2))
     score = table.score
 
     tiers = rules.tiers
-    rank = first_match([score >= _f(t.min_score) for t in tiers[:-1]], len(tiers) - 1)
+    mins = [tier_bound(t, t.min_score) for t in tiers[:-1]]
+    rank = first_match([score >= _f(m) for m in mins], len(tiers) - 1)
     table = table.mutate(**tier_columns(rules, rank))
-    gap_values = [None] + [t.min_score for t in tiers[:-1]]
+    gap_values: list[float | None] = [None, *mins]
     cases = [
         (table._tier_rank == i, _f(v) - table.score)
         for i, v in enumerate(gap_values)
@@ -116,9 +122,9 @@ def grade(
     heads = []
     for i, t in enumerate(tiers):
         if i < len(tiers) - 1:
-            heads.append((f" ≥ {number(t.min_score)} → {t.name}", i))
+            heads.append((f" ≥ {number(mins[i])} → {t.name}", i))
         else:
-            below = f" < {number(tiers[-2].min_score)}" if len(tiers) > 1 else ""
+            below = f" < {number(mins[-1])}" if mins else ""
             heads.append((f"{below} → {t.name}", i))
     head = ibis.cases(*[(table._tier_rank == i, h) for h, i in heads], else_="")
 

@@ -8,6 +8,8 @@ next tier's ``min`` minus the value.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import ibis
 import ibis.expr.types as ir
 
@@ -17,8 +19,10 @@ from tiering.grading.common import (
     first_match,
     is_money,
     label,
+    method_of,
     number,
     text,
+    tier_bound,
     tier_columns,
     value_of,
     worded,
@@ -35,23 +39,24 @@ def grade(
     as_of=None,
     languages: tuple[str, ...] = (),
 ) -> ir.Table:
-    method: Thresholds = rules.method
+    method = method_of(rules, Thresholds)
     tiers = rules.tiers
     last = len(tiers) - 1
     value = value_of(table, method.metric, numeric=True)
     money = is_money(method.metric)
+    mins = [tier_bound(t, t.min) for t in tiers[:-1]]
 
-    def bound(t):
-        return ibis.literal(t.min, type="decimal(38, 2)") if money else ibis.literal(float(t.min))
+    def bound(m: Decimal) -> ir.NumericScalar:
+        return ibis.literal(m, type="decimal(38, 2)") if money else ibis.literal(float(m))
 
-    rank = first_match([value >= bound(t) for t in tiers[:-1]], last)
+    rank = first_match([value >= bound(m) for m in mins], last)
     table = table.mutate(_value=value).mutate(**tier_columns(rules, rank))
     gap = by_rank(
         table._tier_rank,
-        [None] + [(bound(t) - table._value).cast("float64") for t in tiers[:-1]],
+        [None] + [(bound(m) - table._value).cast("float64") for m in mins],
     )
-    heads = [f" ≥ {number(t.min)} → {t.name}" for t in tiers[:-1]]
-    heads.append(f" < {number(tiers[-2].min)} → {tiers[-1].name}")
+    heads = [f" ≥ {number(m)} → {t.name}" for t, m in zip(tiers[:-1], mins, strict=True)]
+    heads.append(f" < {number(mins[-1])} → {tiers[-1].name}")
     head = by_rank(table._tier_rank, heads, "")
 
     def reason(lang: str) -> ir.StringValue:

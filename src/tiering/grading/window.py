@@ -18,6 +18,8 @@ from tiering.grading.common import (
     concat,
     first_match,
     label,
+    method_of,
+    tier_bound,
     tier_columns,
     value_of,
     worded,
@@ -34,13 +36,13 @@ def grade(
     as_of: dt.date,
     languages: tuple[str, ...] = (),
 ) -> ir.Table:
-    method: Window = rules.method
+    method = method_of(rules, Window)
     tiers = rules.tiers
     last = len(tiers) - 1
     date = value_of(table, method.date)
     if not date.type().is_date():
         date = date.cast("string").strip().nullif("").cast("date")
-    cutoffs = [t.within.after(as_of) for t in tiers[:-1]]
+    cutoffs = [tier_bound(t, t.within).after(as_of) for t in tiers[:-1]]
     rank = first_match([date <= ibis.literal(c) for c in cutoffs], last)
     table = table.mutate(_date=date).mutate(**tier_columns(rules, rank))
     gap = by_rank(

@@ -803,7 +803,7 @@ def churn_warning(
     flagged_o = np.zeros(n, dtype=bool)
     gap = np.full(n, np.nan)
     recency = _floats(table, "recency_days", fill=None) if "recency_days" in cols else None
-    if all(c in cols for c in needed):
+    if recency is not None and all(c in cols for c in needed):
         checked.append("overdue")
         tenure = _floats(table, "tenure_days", fill=None)
         orders = _floats(table, orders_column)

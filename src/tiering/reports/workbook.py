@@ -131,13 +131,14 @@ def _fill(book: xlsxwriter.Workbook, report: Report, lang: str, max_rows: int | 
                 when = dt.datetime.combine(report.as_of, dt.time())
                 ws.write_datetime(row, 1, when, styles.date)
                 row += 1
-            verdict = book.add_format(
-                {**styles.base, "bold": True, "font_size": 14, "font_color": "#FFFFFF",
-                 "bg_color": VERDICT_COLOURS[section.verdict]}
-            )  # fmt: skip
-            ws.write_string(row, 0, label("verdict", lang), styles.header)
-            ws.write_string(row, 1, label(section.verdict, lang), verdict)
-            row += 2
+            if section.verdict is not None:  # the assessment always has one
+                verdict = book.add_format(
+                    {**styles.base, "bold": True, "font_size": 14, "font_color": "#FFFFFF",
+                     "bg_color": VERDICT_COLOURS[section.verdict]}
+                )  # fmt: skip
+                ws.write_string(row, 0, label("verdict", lang), styles.header)
+                ws.write_string(row, 1, label(section.verdict, lang), verdict)
+                row += 2
         else:
             ws.write_string(row, 0, section.title, styles.title)
             row += 2
