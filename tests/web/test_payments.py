@@ -14,6 +14,7 @@ from django.urls import reverse
 from tiering_web.accounts.models import Role
 from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.models import Payment
+from tiering_web.customers.services import account_balance
 from tiering_web.evaluations.adapters import connect, payments_table
 from tiering_web.evaluations.services import run_evaluation
 from tiering_web.imports import services
@@ -442,3 +443,18 @@ def test_customer_page_shows_payments_and_what_is_owed(client, manager, customer
     assert "HK-C6-2026-09-30" in c6.text and "Still owed" in c6.text
     c3 = client.get(reverse("customer_detail", args=["C3"]), **EN).context["balance"]
     assert (c3["sales"], c3["receivables"]) == (Decimal("20000.00"), Decimal("0.00"))
+
+
+@pytest.mark.django_db
+def test_the_balance_counts_as_the_engine_counts_on_a_date(customers):
+    """Given C6's order of 2026-08-01 and its payment of 2026-09-30, when its balance is
+    taken on 2026-09-01, then the later payment counts nowhere (as in the engine's
+    receivables as of that date); on 2026-09-30 it counts."""
+    store_payments(customers)
+    c6 = customers["C6"]
+    assert account_balance(c6, dt.date(2026, 9, 1)) == {
+        "sales": Decimal("25000.00"),
+        "payments": Decimal("0"),
+        "receivables": Decimal("25000.00"),
+    }
+    assert account_balance(c6, dt.date(2026, 9, 30))["receivables"] == Decimal("12500.00")

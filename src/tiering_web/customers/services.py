@@ -4,12 +4,14 @@ whether called from a view, the API, an import or the CLI."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from tiering_web.audit.services import record
 from tiering_web.customers import domain
@@ -92,14 +94,18 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
     return customer
 
 
-def account_balance(customer: Customer) -> dict[str, Decimal]:
-    """The customer's account over all recorded history: net sales (orders less returns),
-    payments received, and what is still owed (``receivables``; negative: paid ahead) —
-    the engine's ``receivables`` metric as of today. Two aggregate queries."""
-    sales = customer.transactions.aggregate(
+def account_balance(customer: Customer, on: dt.date | None = None) -> dict[str, Decimal]:
+    """The customer's account on ``on`` (today by default), as the engine counts it as of
+    that date: net sales (orders less returns) and payments received dated up to it, and
+    what is still owed (``receivables``; negative: paid ahead): the engine's
+    ``receivables`` metric. Entries dated later count nowhere. Two aggregate queries."""
+    on = on or timezone.localdate()
+    sales = customer.transactions.filter(date__lte=on).aggregate(
         orders=Sum("amount", filter=Q(kind=Transaction.Kind.ORDER), default=Decimal(0)),
         returns=Sum("amount", filter=Q(kind=Transaction.Kind.RETURN), default=Decimal(0)),
     )
-    paid = customer.payments.aggregate(total=Sum("amount", default=Decimal(0)))["total"]
+    paid = customer.payments.filter(date__lte=on).aggregate(
+        total=Sum("amount", default=Decimal(0))
+    )["total"]
     net = sales["orders"] - sales["returns"]
     return {"sales": net, "payments": paid, "receivables": net - paid}
