@@ -17,8 +17,8 @@ from ninja.security import django_auth
 
 from tiering_web.accounts.api import TokenAuth
 from tiering_web.accounts.api import router as tokens_router
+from tiering_web.customers.api import payments_router, transactions_router
 from tiering_web.customers.api import router as customers_router
-from tiering_web.customers.api import transactions_router
 from tiering_web.evaluations.api import overrides_router
 from tiering_web.evaluations.api import router as evaluations_router
 from tiering_web.rulesets.api import router as rulesets_router
@@ -93,6 +93,7 @@ def _unauthorized(request, exc):
 api.add_router("/tokens/", tokens_router)
 api.add_router("/customers/", customers_router)
 api.add_router("/transactions/", transactions_router)
+api.add_router("/payments/", payments_router)
 api.add_router("/rulesets/", rulesets_router)
 api.add_router("/evaluations/", evaluations_router)
 api.add_router("/overrides/", overrides_router)

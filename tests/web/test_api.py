@@ -62,6 +62,7 @@ def test_openapi_is_served_and_lists_the_endpoints():
         "/api/customers/{code}",
         "/api/customers/{code}/tiers",
         "/api/transactions/bulk",
+        "/api/payments/bulk",
         "/api/rulesets/{ruleset_id}/versions",
         "/api/evaluations/",
         "/api/evaluations/{evaluation_id}/results",
@@ -270,7 +271,8 @@ def test_a_malformed_request_body_names_the_field(manager):
         for i, amount in enumerate(["1.00", "2.00", "-3.00"])
     ]
     response = client_for(manager).post(
-        "/api/transactions/bulk", {"rows": rows}, content_type="application/json"
+        "/api/transactions/bulk",
+        "/api/payments/bulk", {"rows": rows}, content_type="application/json"
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["rows[2].amount"]

@@ -131,3 +131,40 @@ def test_the_migration_keeps_duplicated_references_findable(customers):
         first, second = made[model.__name__]
         assert model.objects.get(pk=first).reference == "SO-9"
         assert model.objects.get(pk=second).reference == f"SO-9 (duplicate #{second})"
+
+
+@pytest.mark.django_db
+def test_payments_through_the_api(manager, customers, django_user_model):
+    """Given the API, when a manager posts payments received, then they are created, a
+    second post updates the changed one in place and counts the other as unchanged, with
+    one audit entry per post; a repeated reference or an unknown customer is a 422
+    naming the row, and an analyst may not write payments."""
+    from tiering_web.accounts.models import Role
+
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(manager, manager, 'erp')}")
+    rows = [
+        {"customer": "C1", "reference": "HK-1", "date": "2026-09-01", "amount": "100.00"},
+        {"customer": "C2", "reference": "HK-1", "date": "2026-09-02", "amount": "200.00"},
+    ]
+    post = lambda body: api.post("/api/payments/bulk", body, content_type="application/json")  # noqa: E731
+    assert post({"rows": rows, "reason": "bank"}).json() == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    rows[1]["amount"] = "250.00"
+    assert post({"rows": rows, "reason": "bank"}).json() == {
+        "created": 0,
+        "updated": 1,
+        "unchanged": 1,
+    }
+    assert Payment.objects.get(customer=customers["C2"], reference="HK-1").amount == D("250.00")
+    assert AuditEntry.objects.filter(action="payment.upsert").count() == 2
+    bad = post({"rows": [rows[0], rows[0], {**rows[0], "customer": "NOPE"}]})
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["rows[1].reference", "rows[2].customer"]
+    analyst = django_user_model.objects.create_user("zhao", password="x", role=Role.ANALYST)
+    other = Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(analyst, analyst, 'x')}")
+    refused = other.post("/api/payments/bulk", {"rows": rows}, content_type="application/json")
+    assert refused.status_code == 403
+    assert Payment.objects.count() == 2

@@ -31,6 +31,7 @@ from tiering_web.evaluations.models import TierAssignment
 
 router = Router(tags=["customers"])
 transactions_router = Router(tags=["transactions"])
+payments_router = Router(tags=["payments"])
 
 
 def _customers(user):
@@ -254,20 +255,16 @@ class UpsertOut(Schema):
     unchanged: int = Field(description="rows whose stored transaction was already so")
 
 
-@transactions_router.post("/bulk", response=UpsertOut)
-def upsert_transactions(request, payload: TransactionsIn):
-    """Create or update transactions by customer code + reference. Every row is checked
-    first (the customer exists, the caller may edit it, no row repeats another); one bad
-    row and nothing is written, the errors naming each bad row (``rows[3].customer``)."""
-    user = request.auth
+def _checked_customers(user, rows: list, what: str) -> list[Customer]:
+    """The customer of each row, once every row is checked: the customer exists, the
+    caller may edit it, no (customer, reference) repeats an earlier row. Raises one
+    ValidationError naming every bad row (``rows[3].customer``)."""
     if not can_edit_customer(user, Customer(owner=user)):
-        raise PermissionDenied("you may not write transactions")
-    codes = {row.customer for row in payload.rows}
-    found = {c.code: c for c in visible_customers(user).filter(code__in=codes)}
+        raise PermissionDenied(f"you may not write {what}")
+    found = {c.code: c for c in visible_customers(user).filter(code__in={r.customer for r in rows})}
     errors: dict[str, ValidationError] = {}
     seen: dict[tuple[str, str], int] = {}
-    rows = []
-    for i, row in enumerate(payload.rows):
+    for i, row in enumerate(rows):
         customer = found.get(row.customer)
         if customer is None:
             errors[f"rows[{i}].customer"] = ValidationError(f"no such customer: {row.customer}")
@@ -279,13 +276,50 @@ def upsert_transactions(request, payload: TransactionsIn):
         if key in seen:
             errors[f"rows[{i}].reference"] = ValidationError(f"repeats rows[{seen[key]}]")
         seen.setdefault(key, i)
-        if customer is not None:
-            rows.append(
-                ledger.transaction_row(
-                    customer.pk, row.reference, row.date, row.amount, row.cost, row.kind
-                )
-            )
     if errors:
         raise ValidationError(errors)
-    created, updated = ledger.do_upsert_transactions(user, rows, payload.reason)
+    return [found[row.customer] for row in rows]
+
+
+def _counts(rows: list, created: int, updated: int) -> dict[str, int]:
     return {"created": created, "updated": updated, "unchanged": len(rows) - created - updated}
+
+
+@transactions_router.post("/bulk", response=UpsertOut)
+def upsert_transactions(request, payload: TransactionsIn):
+    """Create or update transactions by customer code + reference (through the ledger: a
+    reference updates its transaction in place). Every row is checked first (the customer
+    exists, the caller may edit it, no row repeats another); one bad row and nothing is
+    written, the errors naming each bad row (``rows[3].customer``)."""
+    customers = _checked_customers(request.auth, payload.rows, "transactions")
+    rows = [
+        ledger.transaction_row(c.pk, row.reference, row.date, row.amount, row.cost, row.kind)
+        for c, row in zip(customers, payload.rows, strict=True)
+    ]
+    created, updated = ledger.do_upsert_transactions(request.auth, rows, payload.reason)
+    return _counts(rows, created, updated)
+
+
+class PaymentIn(Schema):
+    customer: str = Field(description="customer code")
+    reference: str = Field(min_length=1, description="with the customer, identifies the row")
+    date: dt.date
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+
+
+class PaymentsIn(Schema):
+    rows: list[PaymentIn] = Field(min_length=1)
+    reason: str = ""
+
+
+@payments_router.post("/bulk", response=UpsertOut)
+def upsert_payments(request, payload: PaymentsIn):
+    """Create or update payments received (回款) by customer code + reference, checked and
+    written as ``/api/transactions/bulk`` writes transactions."""
+    customers = _checked_customers(request.auth, payload.rows, "payments")
+    rows = [
+        ledger.PaymentRow(c.pk, row.reference, row.date, row.amount)
+        for c, row in zip(customers, payload.rows, strict=True)
+    ]
+    created, updated = ledger.do_upsert_payments(request.auth, rows, payload.reason)
+    return _counts(rows, created, updated)
