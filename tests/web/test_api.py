@@ -272,7 +272,9 @@ def test_a_malformed_request_body_names_the_field(manager):
     ]
     response = client_for(manager).post(
         "/api/transactions/bulk",
-        "/api/payments/bulk", {"rows": rows}, content_type="application/json"
+        "/api/payments/bulk",
+        {"rows": rows},
+        content_type="application/json",
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["rows[2].amount"]
