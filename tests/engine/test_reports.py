@@ -19,7 +19,10 @@ Revenue shares: .40 .20 .10 .08 .06 .05 .04 .03 .025 .015.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import importlib
+import inspect
 from decimal import Decimal
 
 import pyarrow as pa
@@ -649,3 +652,48 @@ def test_build_report_on_no_customers():
     assert report.assessment.verdict == "not worth it"
     assert report.concentration.top10 == ()
     assert report.churn.at_risk == ()
+
+
+# ---------------------------------------------------------------------------------------
+# the modules
+
+
+def _defined_names(module) -> set[str]:
+    """The public names a module defines at its top level (not those it imports)."""
+    tree = ast.parse(inspect.getsource(module))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                elements = target.elts if isinstance(target, ast.Tuple) else [target]
+                names |= {e.id for e in elements if isinstance(e, ast.Name)}
+    return {n for n in names if not n.startswith("_")}
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "results",
+        "assessment",
+        "concentration_risk",
+        "pareto_curve",
+        "pareto_follow_ups",
+        "churn_risk",
+        "migration_matrix",
+        "what_if",
+    ],
+)
+def test_portfolio_re_exports_every_analysis(module_name):
+    """Given the analyses in one module each
+    When they are read through tiering.reports.portfolio, as the callers do
+    Then every public name the module defines is there, the very same object."""
+    from tiering.reports import portfolio
+
+    module = importlib.import_module(f"tiering.reports.{module_name}")
+    names = _defined_names(module)
+    assert names
+    for name in names:
+        assert name in portfolio.__all__
+        assert getattr(portfolio, name) is getattr(module, name)
