@@ -16,7 +16,7 @@ from tiering_web.accounts.models import Role
 from tiering_web.audit.models import AuditEntry
 from tiering_web.customers.models import Customer, Transaction
 from tiering_web.evaluations.models import Evaluation, TierAssignment
-from tiering_web.imports import services
+from tiering_web.imports import jobs, services
 from tiering_web.imports.models import ImportJob
 from tiering_web.rulesets.services import do_create_ruleset, do_save_ruleset_version, do_set_primary
 
@@ -340,11 +340,11 @@ def test_progress_is_written_as_the_worker_goes(client, manager, monkeypatch):
     rows_done are written while it runs (rising during the checking, visible to another
     reader), the callback is called more than once per phase, and at the end
     rows_done == rows_total."""
-    monkeypatch.setattr(services, "STEP", 2)
+    monkeypatch.setattr("tiering_web.imports.mapping.STEP", 2)
     client.force_login(manager)
     text = "客户编号,客户名称\n" + "".join(f"P{i},客户{i}\n" for i in range(7))
     seen = []
-    report = services._JobProgress.__call__
+    report = jobs._JobProgress.__call__
 
     def spy(self, phase, done, total):
         report(self, phase, done, total)
@@ -353,7 +353,7 @@ def test_progress_is_written_as_the_worker_goes(client, manager, monkeypatch):
         )
         seen.append((phase, done, total, stored))
 
-    monkeypatch.setattr(services._JobProgress, "__call__", spy)
+    monkeypatch.setattr(jobs._JobProgress, "__call__", spy)
 
     job = import_through_pages(client, text)
 
@@ -371,7 +371,7 @@ def test_progress_is_written_as_the_worker_goes(client, manager, monkeypatch):
 def test_the_service_reports_progress_in_steps(tmp_path, manager, monkeypatch):
     """Given a five-row file and steps of two rows, when importing with a progress
     callback, then it hears each phase start and every step."""
-    monkeypatch.setattr(services, "STEP", 2)
+    monkeypatch.setattr("tiering_web.imports.mapping.STEP", 2)
     path = tmp_path / "c.csv"
     path.write_text("客户编号,客户名称\n" + "".join(f"Q{i},客户{i}\n" for i in range(5)))
     calls = []

@@ -2,10 +2,10 @@
 
 from django_tasks import task
 
-from tiering_web.imports import services
+from tiering_web.imports import jobs
 
 
 @task()
 def run_import(job_id: int) -> dict:
-    """Import a queued job's file (see :func:`tiering_web.imports.services.run_job`)."""
-    return services.run_job(job_id)
+    """Import a queued job's file (see :func:`tiering_web.imports.jobs.run_job`)."""
+    return jobs.run_job(job_id)
