@@ -313,7 +313,8 @@ class _TransactionCheck(_LedgerCheck):
 
 class _PaymentCheck(_LedgerCheck):
     """A payments file: customer, date and amount (negative for a refund) on every row,
-    each (customer, reference) once in the file (see _stored_payment_references)."""
+    each (customer, reference) once in the file (a reference updates the stored payment
+    with it: :mod:`tiering_web.customers.ledger`)."""
 
     duplicate_zh = "同一客户的回款单号重复"
 

@@ -1,9 +1,11 @@
 """Importing customers, transactions and payments received from CSV/Excel files, and
 exporting customers.
 
-The flow a mapping page calls: :func:`file_columns` → :func:`suggest_mapping` (our field →
-the file's header) → :func:`preview` → :func:`validate` → :func:`import_customers`,
-:func:`import_transactions` or :func:`import_payments`.
+The flow: :func:`store_upload` (the file read once, its first rows kept) → on the mapping
+page :func:`job_columns` → :func:`suggest_mapping` (our field → the file's header) →
+:func:`preview_job` and :func:`mapping_issues` → :func:`queue_import` → in the worker
+:func:`run_job`: :func:`import_customers`, :func:`import_transactions` or
+:func:`import_payments` (checks the whole file, then writes it all or nothing).
 
 This module is the imports app's public face: it re-exports the names the views, the
 tasks, other apps and the tests use from the modules that hold them:
