@@ -42,6 +42,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -250,6 +251,8 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiering_web.settings")
     os.environ.setdefault("TIERING_VAR_DIR", str(BENCH / ".data" / "var"))
+    # the app refuses to start without a key; a fresh one for this run's processes
+    os.environ.setdefault("TIERING_SECRET_KEY", secrets.token_urlsafe(50))
     # the generated company is graded as of AS_OF whatever the day the benchmark runs
     os.environ.setdefault("TIERING_AS_OF_HORIZON_DAYS", str(max(0, (AS_OF - dt.date.today()).days)))
     import django

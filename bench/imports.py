@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,7 @@ def run(kind: str, args, work: Path) -> dict:
     measured = work / f"{kind}.measure.json"
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tiering_web.settings")
     env["TIERING_VAR_DIR"] = str(work / f"var-{kind}")
+    env.setdefault("TIERING_SECRET_KEY", secrets.token_urlsafe(50))  # the app needs one
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     cmd = [

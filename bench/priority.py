@@ -51,6 +51,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import signal
 import socket
 import statistics
@@ -110,6 +111,8 @@ def setup_django(url: str, conn_max_age: int | None = None) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiering_web.settings")
     os.environ.setdefault("TIERING_VAR_DIR", str(BENCH / ".data" / "var-priority"))
+    # the app refuses to start without a key; a fresh one for this run's processes
+    os.environ.setdefault("TIERING_SECRET_KEY", secrets.token_urlsafe(50))
     import django
     from django.conf import settings
 

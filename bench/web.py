@@ -34,6 +34,7 @@ import datetime as dt
 import io
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -522,6 +523,8 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tiering_web.settings")
     os.environ.setdefault("TIERING_VAR_DIR", str(BENCH / ".data" / "var"))
+    # the app refuses to start without a key; a fresh one for this run's processes
+    os.environ.setdefault("TIERING_SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()
