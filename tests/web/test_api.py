@@ -272,7 +272,6 @@ def test_a_malformed_request_body_names_the_field(manager):
     ]
     response = client_for(manager).post(
         "/api/transactions/bulk",
-        "/api/payments/bulk",
         {"rows": rows},
         content_type="application/json",
     )

@@ -24,8 +24,10 @@ KEY_SETTINGS = ("TIERING_SECRET_KEY", "TIERING_SECRET_KEY_FILE", "TIERING_DEBUG"
 
 def tiering_web(*args, var_dir, **env) -> subprocess.CompletedProcess:
     """``tiering-web ARGS`` in a fresh process with its own var dir, outside pytest (no
-    ``PYTEST_VERSION``, no key but those in ``env``)."""
-    base = {k: v for k, v in os.environ.items() if k not in KEY_SETTINGS}
+    ``PYTEST_VERSION``, no key but those in ``env``, and not the browser tests'
+    ``DJANGO_ALLOW_ASYNC_UNSAFE``, which a worker running both would pass on)."""
+    drop = {*KEY_SETTINGS, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in drop}
     return subprocess.run(
         [sys.executable, "-m", "tiering_web", *args],
         env={**base, "TIERING_VAR_DIR": str(var_dir), **env},
