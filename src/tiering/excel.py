@@ -253,20 +253,13 @@ def _worksheet(archive: zipfile.ZipFile, sheet: str | None) -> tuple[str, str] |
     properties = next(book.iter(f"{_MAIN}workbookPr"), None)
     if properties is not None and properties.get("date1904") in ("1", "true"):
         return None  # dates counted from 1904 (old Mac workbooks): the cell path's care
-    sheets = [(s.get("name"), s.get(_REL_ID)) for s in book.iter(f"{_MAIN}sheet")]
-    if sheet is not None:
-        sheets = [s for s in sheets if s[0] == sheet]
+    sheets = [s for s in _sheets(archive, book) if sheet is None or s[0] == sheet]
     if not sheets:
         return None
-    name, rel = sheets[0]
-    if name is None:  # a sheet without a name: the cell path reads or refuses it
-        return None
-    links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    link = next((r for r in links.iter(f"{_RELS}Relationship") if r.get("Id") == rel), None)
-    if link is None or not (link.get("Type") or "").endswith("/worksheet"):
-        return None
-    target = link.get("Target") or ""
-    return name, target.lstrip("/") if target.startswith("/") else "xl/" + target
+    name, kind, part = sheets[0]
+    if name is None or part is None or not kind.endswith("/worksheet"):
+        return None  # no name, no cells, or a chart sheet: the cell path reads or refuses it
+    return name, part
 
 
 def _cjk_date_styles(archive: zipfile.ZipFile) -> tuple[bytes, ...]:
@@ -425,17 +418,29 @@ def _errors_in(xml: bytes) -> dict[tuple[int, int], str]:
     return found
 
 
+def _sheets(
+    archive: zipfile.ZipFile, book: ElementTree.Element | None = None
+) -> list[tuple[str | None, str, str | None]]:
+    """The workbook's sheets in order: (name, relationship type, zip member holding its
+    cells or None), from the sheet list (``book``, parsed here if not given) and links."""
+    if book is None:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    by_id = {r.get("Id"): r for r in links.iter(f"{_RELS}Relationship")}
+    found = []
+    for element in book.iter(f"{_MAIN}sheet"):
+        link = by_id.get(element.get(_REL_ID))
+        target = None if link is None else link.get("Target")
+        if target:
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        kind = "" if link is None else link.get("Type") or ""
+        found.append((element.get("name"), kind, target or None))
+    return found
+
+
 def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
     """The zip member holding ``sheet``'s cells, from the workbook's sheet list and links."""
-    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rel = next((s.get(_REL_ID) for s in book.iter(f"{_MAIN}sheet") if s.get("name") == sheet), None)
-    links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    target = next(
-        (r.get("Target") for r in links.iter(f"{_RELS}Relationship") if r.get("Id") == rel), None
-    )
-    if target is None:
-        return None
-    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return next((part for name, _, part in _sheets(archive) if name == sheet), None)
 
 
 def _header(cells: list, label: str) -> list[str]:
