@@ -18,6 +18,11 @@ urlpatterns = [
         customer_overrides.customer_override,
         name="customer_override",
     ),
+    path(
+        "customers/<customer_code:code>/activation/",
+        customer_views.customer_activation,
+        name="customer_activation",
+    ),
     path("rulesets/", include("tiering_web.rulesets.urls")),
     path("evaluations/", include("tiering_web.evaluations.urls")),
     path("imports/", include("tiering_web.imports.urls")),

@@ -69,6 +69,12 @@ def can_edit_customer(user, customer: Customer) -> bool:
     return _is(user, Role.ACCOUNT_MANAGER) and customer.owner_id == user.pk
 
 
+def can_deactivate_customers(user) -> bool:
+    """Only administrators and managers deactivate (or reactivate) a customer: it ends
+    the customer's tiers and its account manager's work for it."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
 def can_reassign_owner(user) -> bool:
     """Only administrators and managers hand a customer to another account manager."""
     return _is(user, Role.ADMINISTRATOR, Role.MANAGER)

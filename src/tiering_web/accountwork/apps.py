@@ -16,6 +16,13 @@ def _on_withdrawn(sender, evaluation, actor=None, **kwargs):
     withdraw_proposals(evaluation, actor)
 
 
+def _on_customer_deactivated(sender, customer, actor=None, **kwargs):
+    """A deactivated customer's open revisit tasks and waiting proposals are cancelled."""
+    from tiering_web.accountwork.services import cancel_work_of
+
+    return cancel_work_of(customer, actor)
+
+
 class AccountWorkConfig(AppConfig):
     name = "tiering_web.accountwork"
     verbose_name = _("Account managers' work")
@@ -25,3 +32,8 @@ class AccountWorkConfig(AppConfig):
 
         evaluation_published.connect(_on_published, dispatch_uid="accountwork.propose")
         evaluation_withdrawn.connect(_on_withdrawn, dispatch_uid="accountwork.withdraw")
+        from tiering_web.customers.signals import customer_deactivated
+
+        customer_deactivated.connect(
+            _on_customer_deactivated, dispatch_uid="accountwork.customer_deactivated"
+        )

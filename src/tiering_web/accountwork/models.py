@@ -64,6 +64,7 @@ class AssignmentProposal(models.Model):
         REJECTED = "rejected", _("Rejected")
         SUPERSEDED = "superseded", _("Superseded by a later evaluation")
         WITHDRAWN = "withdrawn", _("Withdrawn with its evaluation")
+        CANCELLED = "cancelled", _("Cancelled (customer deactivated)")
 
     evaluation = models.ForeignKey(
         Evaluation,

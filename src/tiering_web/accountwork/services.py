@@ -186,7 +186,9 @@ def propose_assignments(evaluation: Evaluation, actor=None) -> list[AssignmentPr
         return existing
     tiers = dedicated_tiers(evaluation)
     rows = (
-        EvaluationResult.objects.filter(evaluation=evaluation, tier__in=tiers)
+        EvaluationResult.objects.filter(
+            evaluation=evaluation, tier__in=tiers, customer__deactivated_at__isnull=True
+        )
         .values_list("customer_id", "customer__code", "tier", "details", "customer__owner_id")
         .order_by("id")
     )
@@ -257,6 +259,23 @@ def withdraw_proposals(evaluation: Evaluation, actor=None) -> int:
     if withdrawn:
         record(actor, "accountwork.withdraw", evaluation, "", proposals=withdrawn)
     return withdrawn
+
+
+def cancel_work_of(customer: Customer, actor=None) -> dict[str, int]:
+    """Cancel ``customer``'s open revisit tasks and its proposals still waiting for a
+    decision (called inside its deactivation's transaction, which writes the audit
+    entry with these counts)."""
+    tasks = Task.objects.filter(customer=customer, status=Task.Status.OPEN).update(
+        status=Task.Status.CANCELLED
+    )
+    proposals = AssignmentProposal.objects.filter(
+        customer=customer, status=AssignmentProposal.Status.PROPOSED
+    ).update(
+        status=AssignmentProposal.Status.CANCELLED,
+        decided_by=actor if actor is not None and actor.pk is not None else None,
+        decided_at=timezone.now(),
+    )
+    return {"tasks_cancelled": tasks, "proposals_cancelled": proposals}
 
 
 def decide_proposal(actor, proposal: AssignmentProposal, accept: bool, reason: str):
@@ -696,7 +715,7 @@ def stale_customers(owner, days: int, today: dt.date | None = None) -> QuerySet:
 
     A record's last update is ``Customer.updated_at``, which every change moves, from the
     pages, the API or an import; an ownership transfer does not."""
-    customers = Customer.objects.filter(updated_at__lt=stale_cutoff(days, today))
+    customers = Customer.objects.active().filter(updated_at__lt=stale_cutoff(days, today))
     customers = (
         customers.filter(owner__isnull=True) if owner is None else customers.filter(owner=owner)
     )

@@ -273,7 +273,7 @@ def work_plan_save(request):
 
 @login_required
 def work_stale(request):
-    customers = visible_customers(request.user)
+    customers = visible_customers(request.user).active()
     form = StaleForm(request.GET or None, initial={"days": 90})
     days = form.cleaned_data["days"] if form.is_bound and form.is_valid() else 90
     counts = stale_counts(customers, days)

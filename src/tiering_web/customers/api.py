@@ -15,6 +15,7 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from tiering_web.accounts.models import User
 from tiering_web.accounts.permissions import (
+    can_deactivate_customers,
     can_edit_customer,
     can_reassign_owner,
     sees_contacts,
@@ -24,6 +25,8 @@ from tiering_web.customers import ledger
 from tiering_web.customers.models import Customer, Status
 from tiering_web.customers.services import (
     do_create_customer,
+    do_deactivate_customer,
+    do_reactivate_customer,
     do_update_customer,
 )
 from tiering_web.evaluations.explanations import explaining_results, reason_in
@@ -75,6 +78,13 @@ class CustomerOut(Schema):
     notes: str
     tier: str | None = Field(None, description="current tier in the primary rule set")
     updated_at: dt.datetime
+    active: bool = Field(description="false once deactivated: no tier, skipped by evaluations")
+    deactivated_at: dt.datetime | None
+    deactivation_reason: str
+
+    @staticmethod
+    def resolve_active(obj):
+        return obj.deactivated_at is None
 
     @staticmethod
     def resolve_owner(obj):
@@ -118,6 +128,9 @@ class CustomerFilter(Schema):
     status: Status | None = None
     industry: str | None = None
     owner: str | None = Field(None, description="the account manager's username")
+    deactivated: Literal["false", "true", "all"] = Field(
+        "false", description="the active customers (default), the deactivated ones, or all"
+    )
 
 
 def _fields(request, payload: CustomerIn) -> dict[str, Any]:
@@ -147,6 +160,10 @@ def list_customers(request, filters: Query[CustomerFilter]):
         customers = customers.filter(industry=filters.industry)
     if filters.owner:
         customers = customers.filter(owner__username=filters.owner)
+    if filters.deactivated == "false":
+        customers = customers.active()
+    elif filters.deactivated == "true":
+        customers = customers.deactivated()
     return customers
 
 
@@ -179,6 +196,35 @@ def update_customer(request, code: str, payload: CustomerIn):
         raise PermissionDenied("you may not hand this customer to another owner")
     do_update_customer(user, customer, fields, payload.reason)
     return _customer(request, customer.code)
+
+
+class ActivationIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _activation(request, code: str, change) -> Customer:
+    user = request.auth
+    customer = _customer(request, code)
+    if not can_deactivate_customers(user):
+        raise PermissionDenied("only managers deactivate or reactivate customers")
+    return change(user, customer)
+
+
+@router.post("/{customer_code:code}/deactivate", response=CustomerOut)
+def deactivate_customer(request, code: str, payload: ActivationIn):
+    """Deactivate the customer (managers): its history stays, its tiers end, open
+    revisit tasks and unsent messages are cancelled, evaluations skip it. 422 when it is
+    deactivated already or the reason is blank."""
+    _activation(request, code, lambda u, c: do_deactivate_customer(u, c, payload.reason))
+    return _customer(request, code)
+
+
+@router.post("/{customer_code:code}/reactivate", response=CustomerOut)
+def reactivate_customer(request, code: str, payload: ActivationIn):
+    """Reactivate a deactivated customer (managers): the tiers its deactivation ended
+    open again from today; the next evaluation grades it."""
+    _activation(request, code, lambda u, c: do_reactivate_customer(u, c, payload.reason))
+    return _customer(request, code)
 
 
 class FactorOut(Schema):

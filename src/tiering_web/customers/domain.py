@@ -50,3 +50,24 @@ def check_code(code: str | None) -> None:
     problem = code_problem(code)
     if problem is not None:
         raise ValidationError({"code": problem})
+
+
+def check_deactivation(*, active: bool, reason: str) -> None:
+    """A customer is deactivated once, with a reason (why the company no longer serves
+    it: closed down, merged into another, entered by mistake)."""
+    if not active:
+        raise ValidationError(_("this customer is deactivated already"), code="deactivated")
+    if not (reason or "").strip():
+        raise ValidationError(
+            {"reason": ValidationError(_("say why the customer is deactivated"), code="required")}
+        )
+
+
+def check_reactivation(*, active: bool, reason: str) -> None:
+    """Only a deactivated customer is reactivated, with a reason."""
+    if active:
+        raise ValidationError(_("this customer is not deactivated"), code="active")
+    if not (reason or "").strip():
+        raise ValidationError(
+            {"reason": ValidationError(_("say why the customer is reactivated"), code="required")}
+        )

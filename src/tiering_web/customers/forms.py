@@ -94,6 +94,15 @@ class CustomerFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All")), *Status.choices]
     )
+    show = forms.ChoiceField(
+        label=_("Customers"),
+        required=False,
+        choices=[
+            ("", _("Active customers")),
+            ("deactivated", _("Deactivated customers")),
+            ("all", _("Active and deactivated")),
+        ],
+    )
     sort = forms.ChoiceField(
         label=_("Sort"),
         required=False,
@@ -113,6 +122,11 @@ class CustomerFilterForm(forms.Form):
     def filter(self, customers: QuerySet) -> QuerySet:
         """The customers that match the form, with their current tier, sorted."""
         data = self.cleaned_data if self.is_valid() else {}
+        show = data.get("show") or ""
+        if show == "deactivated":
+            customers = customers.deactivated()
+        elif show != "all":
+            customers = customers.active()
         if q := (data.get("q") or "").strip():
             if len(q) == 2 and connection.vendor == "postgresql":
                 customers = customers.alias(_name_bigrams=_Bigrams(Upper("name")))

@@ -70,10 +70,27 @@ ATTRIBUTES = (
 )
 
 
+class CustomerQuerySet(models.QuerySet):
+    def active(self) -> "CustomerQuerySet":
+        """The customers not deactivated: the ones lists, evaluations, messages and tasks
+        work on."""
+        return self.filter(deactivated_at__isnull=True)
+
+    def deactivated(self) -> "CustomerQuerySet":
+        return self.filter(deactivated_at__isnull=False)
+
+
 class Customer(models.Model):
     """A customer or prospect: who they are (classification), who owns them, and the
     commercial terms we keep for them. Grades live in evaluations and tier assignments,
-    never here, so that they keep their history."""
+    never here, so that they keep their history.
+
+    A customer is never deleted (its history is protected): one the company no longer
+    serves (closed down, merged into another, created by mistake) is *deactivated*
+    (:func:`.services.do_deactivate_customer`): ``deactivated_at`` is set, the lists hide
+    it, evaluations, messages and revisit tasks skip it and its tiers end; reactivating it
+    brings the tiers back. ``status`` (prospect, dormant, blacklisted...) is something
+    else: a fact about the customer that rules may grade on."""
 
     code = models.CharField(_("customer code"), max_length=CODE_MAX_LENGTH, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -125,6 +142,18 @@ class Customer(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last updated"), auto_now=True)
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deactivated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    deactivation_reason = models.TextField(_("reason for deactivation"), blank=True)
+
+    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("customer")
@@ -147,10 +176,21 @@ class Customer(models.Model):
             models.Index(fields=["status", "code"], name="customer_status_code_idx"),
             models.Index(fields=["-industry", "code"], name="customer_industry_desc_idx"),
             models.Index(fields=["-status", "code"], name="customer_status_desc_idx"),
+            # the few deactivated customers, found without reading the million others
+            # (publishing and withdrawing end their tiers again, see evaluations.storage)
+            models.Index(
+                fields=["deactivated_at"],
+                condition=models.Q(deactivated_at__isnull=False),
+                name="customer_deactivated_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
 
 
 class Transaction(models.Model):

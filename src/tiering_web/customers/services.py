@@ -16,6 +16,7 @@ from django.utils import timezone
 from tiering_web.audit.services import record
 from tiering_web.customers import domain
 from tiering_web.customers.models import Customer, Transaction
+from tiering_web.customers.signals import customer_deactivated, customer_reactivated
 
 #: Fields a caller may not set through the services.
 _PROTECTED = frozenset({"id", "created_at", "updated_at"})
@@ -92,6 +93,63 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
                 OwnershipChange.Source.TRANSFER,
             )
     return customer
+
+
+def _effects(signal, customer: Customer, actor, reason: str) -> dict[str, Any]:
+    """What the receivers of ``signal`` did, merged (``{"tasks_cancelled": 3, ...}``)."""
+    done: dict[str, Any] = {}
+    for _receiver, answer in signal.send(
+        sender=Customer, customer=customer, actor=actor, reason=reason
+    ):
+        done.update(answer or {})
+    return done
+
+
+def _locked(customer: Customer) -> Customer:
+    return Customer.objects.select_for_update().get(pk=customer.pk)
+
+
+def do_deactivate_customer(actor, customer: Customer, reason: str) -> Customer:
+    """Deactivate ``customer`` (it is never deleted: its history stays): from now on the
+    lists hide it (unless asked for), evaluations, messages and revisit tasks skip it,
+    its open tiers end today (:func:`tiering_web.evaluations.storage.end_tiers`), its
+    open tasks and waiting proposals are cancelled and its messages not sent yet held
+    back. A reason is required (:func:`.domain.check_deactivation`); all of it in one
+    transaction with one audit entry saying what ended. Its transactions, payments and
+    profile can still be written (a late invoice, a correction)."""
+    with transaction.atomic():
+        locked = _locked(customer)
+        domain.check_deactivation(active=locked.is_active, reason=reason)
+        locked.deactivated_at = timezone.now()
+        locked.deactivated_by = actor if getattr(actor, "pk", None) else None
+        locked.deactivation_reason = reason.strip()
+        locked.save(
+            update_fields=["deactivated_at", "deactivated_by", "deactivation_reason", "updated_at"]
+        )
+        done = _effects(customer_deactivated, locked, actor, reason)
+        record(actor, "customer.deactivate", locked, reason, **done)
+    return locked
+
+
+def do_reactivate_customer(actor, customer: Customer, reason: str) -> Customer:
+    """Serve a deactivated customer again: it is back in the lists and the next
+    evaluation grades it; the tiers its deactivation ended open again from today (as new
+    periods: the history shows the gap) unless a publication since gave it another.
+    Cancelled tasks are not reopened (the daily task run makes the tier's tasks anew).
+    A reason is required (:func:`.domain.check_reactivation`); audited."""
+    with transaction.atomic():
+        locked = _locked(customer)
+        domain.check_reactivation(active=locked.is_active, reason=reason)
+        since = locked.deactivated_at
+        locked.deactivated_at = None
+        locked.deactivated_by = None
+        locked.deactivation_reason = ""
+        locked.save(
+            update_fields=["deactivated_at", "deactivated_by", "deactivation_reason", "updated_at"]
+        )
+        done = _effects(customer_reactivated, locked, actor, reason)
+        record(actor, "customer.reactivate", locked, reason, deactivated_at=since, **done)
+    return locked
 
 
 def account_balance(customer: Customer, on: dt.date | None = None) -> dict[str, Decimal]:

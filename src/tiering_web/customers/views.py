@@ -1,10 +1,22 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from tiering_web.accounts.permissions import sees_contacts, visible_customers
+from tiering_web.accounts.permissions import (
+    can_deactivate_customers,
+    sees_contacts,
+    visible_customers,
+)
 from tiering_web.customers.forms import CustomerFilterForm
 from tiering_web.customers.pagination import CappedPaginator, owner_groups, tier_groups
-from tiering_web.customers.services import account_balance
+from tiering_web.customers.services import (
+    account_balance,
+    do_deactivate_customer,
+    do_reactivate_customer,
+)
 from tiering_web.evaluations.explanations import customer_tiers
 from tiering_web.evaluations.models import Override, TierAssignment
 from tiering_web.rulesets.models import RuleSet
@@ -64,5 +76,28 @@ def customer_detail(request, code):
         "overrides": Override.objects.filter(customer=customer).select_related(
             "ruleset", "created_by"
         ),
+        "can_deactivate": can_deactivate_customers(request.user),
     }
     return render(request, "customers/customer_detail.html", context)
+
+
+@require_POST
+@login_required
+def customer_activation(request, code):
+    """Deactivate (``action=deactivate``) or reactivate the customer, with the form's
+    reason, through the services; back to the customer's page with what happened."""
+    customer = get_object_or_404(visible_customers(request.user), code=code)
+    if not can_deactivate_customers(request.user):
+        raise PermissionDenied
+    reason = request.POST.get("reason", "")
+    try:
+        if request.POST.get("action") == "deactivate":
+            do_deactivate_customer(request.user, customer, reason)
+            messages.success(request, _("Customer deactivated: its tiers ended."))
+        else:
+            do_reactivate_customer(request.user, customer, reason)
+            messages.success(request, _("Customer reactivated."))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("customer_detail", code=customer.code)

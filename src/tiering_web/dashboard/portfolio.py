@@ -20,11 +20,12 @@ from typing import Any
 
 import pyarrow as pa
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from tiering.reports import layout, portfolio
 from tiering_web.accounts.models import Role
 from tiering_web.accounts.permissions import role
+from tiering_web.customers.models import Customer
 from tiering_web.evaluations.models import Evaluation, EvaluationResult
 from tiering_web.rulesets.models import RuleSet
 
@@ -83,8 +84,11 @@ def tier_order(evaluation: Evaluation) -> list[str]:
 
 
 def _results(evaluation: Evaluation, customers: QuerySet | None) -> pa.Table:
-    """customer_id, name, tier, revenue, profit of the evaluation's results."""
-    rows = EvaluationResult.objects.filter(evaluation=evaluation)
+    """customer_id, name, tier, revenue, profit of the evaluation's results, without the
+    customers deactivated since (their tiers ended with it)."""
+    rows = EvaluationResult.objects.filter(
+        evaluation=evaluation, customer__deactivated_at__isnull=True
+    )
     if customers is not None:
         rows = rows.filter(customer__in=customers.values("pk"))
     ids, names, tiers, revenue, profit = [], [], [], [], []
@@ -200,8 +204,14 @@ def build(ruleset: RuleSet, customers: QuerySet | None = None) -> Portfolio | No
     evaluation = evaluations[0]
     previous = evaluations[1] if len(evaluations) > 1 else None
     if customers is None:
-        key = "dashboard:" + ":".join(
-            f"{e.pk}@{e.published_at.timestamp() if e.published_at else 0}" for e in evaluations
+        # a deactivation (or a reactivation) changes who is counted
+        gone = Customer.objects.deactivated().aggregate(n=Count("pk"), last=Max("updated_at"))
+        key = (
+            "dashboard:"
+            + ":".join(
+                f"{e.pk}@{e.published_at.timestamp() if e.published_at else 0}" for e in evaluations
+            )
+            + f":{gone['n']}@{gone['last'].timestamp() if gone['last'] else 0}"
         )
         cached = cache.get(key)
         if cached is None:

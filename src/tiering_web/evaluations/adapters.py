@@ -5,7 +5,8 @@ PostgreSQL, from ``connections[alias].settings_dict``) and maps the app's tables
 tables :func:`tiering.evaluate` reads, so the grading runs inside the database:
 
 - customers: ``customers_customer`` -> ``customer_id`` and the classification attributes
-  in :data:`~tiering_web.customers.models.ATTRIBUTES`;
+  in :data:`~tiering_web.customers.models.ATTRIBUTES`, deactivated customers left out
+  (with their transactions, payments and previous tiers: the engine never sees them);
 - transactions: ``customers_transaction`` -> ``customer_id``, ``date``, ``amount`` and
   ``cost`` as ``decimal(18, 2)``, both negated for returns;
 - payments: ``customers_payment`` -> ``customer_id``, ``date`` and ``amount`` as
@@ -99,10 +100,16 @@ def _key(table: ir.Table, key: str) -> ir.StringValue:
     raise ValueError("key is 'code' or 'id'")
 
 
+def _active(con: ibis.BaseBackend) -> ir.Table:
+    """The customers table without the deactivated customers."""
+    c = con.table(Customer._meta.db_table)
+    return c.filter(c[Customer._meta.get_field("deactivated_at").column].isnull())
+
+
 def customers_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
     """Customers as the engine reads them: ``customer_id`` (the code, or the primary key
-    as text with ``key="id"``) + attributes."""
-    c = con.table(Customer._meta.db_table)
+    as text with ``key="id"``) + attributes; deactivated customers left out."""
+    c = _active(con)
     columns = {"customer_id": _key(c, key)}
     for name in ATTRIBUTES:
         column = c[Customer._meta.get_field(name).column]
@@ -112,18 +119,25 @@ def customers_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
     return c.select(**columns)
 
 
-def _by_customer(con: ibis.BaseBackend, table: ir.Table, key: str) -> ir.Table:
-    """``table`` with ``_key``: its customer's code (a join) or its ``customer_id`` as text."""
+def _by_customer(con: ibis.BaseBackend, table: ir.Table, key: str, everyone: bool) -> ir.Table:
+    """``table`` with ``_key``: its customer's code or its ``customer_id`` as text, only
+    the rows of customers not deactivated (a join; with ``key="id"`` a semi-join, or none
+    with ``everyone``: the caller drops them itself, see :func:`ids_table`)."""
+    c = _active(con)
     if key == "id":
+        if not everyone:
+            table = table.semi_join(c, table.customer_id == c.id)
         return table.mutate(_key=table.customer_id.cast("string"))
-    c = con.table(Customer._meta.db_table)
     c = c.select(_cid=c.id, _key=_key(c, key))
     return table.join(c, table.customer_id == c._cid)
 
 
-def transactions_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
-    """Transactions as the engine reads them: returns count negatively."""
-    joined = _by_customer(con, con.table(Transaction._meta.db_table), key)
+def transactions_table(
+    con: ibis.BaseBackend, key: str = "code", everyone: bool = False
+) -> ir.Table:
+    """Transactions as the engine reads them: returns count negatively. Those of
+    deactivated customers are left out, unless ``everyone`` (with ``key="id"``)."""
+    joined = _by_customer(con, con.table(Transaction._meta.db_table), key, everyone)
     sign = ibis.ifelse(joined.kind == Transaction.Kind.RETURN.value, -1, 1)
     return joined.select(
         customer_id=joined._key,
@@ -133,9 +147,10 @@ def transactions_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
     )
 
 
-def payments_table(con: ibis.BaseBackend, key: str = "code") -> ir.Table:
-    """Payments received as the engine reads them: ``customer_id``, ``date``, ``amount``."""
-    joined = _by_customer(con, con.table(Payment._meta.db_table), key)
+def payments_table(con: ibis.BaseBackend, key: str = "code", everyone: bool = False) -> ir.Table:
+    """Payments received as the engine reads them: ``customer_id``, ``date``, ``amount``
+    (as :func:`transactions_table`, for deactivated customers and ``everyone``)."""
+    joined = _by_customer(con, con.table(Payment._meta.db_table), key, everyone)
     return joined.select(
         customer_id=joined._key,
         date=joined.date.cast("date"),
@@ -150,6 +165,7 @@ def previous_table(con: ibis.BaseBackend, ruleset_id: int, key: str = "id") -> i
     the tier assignments alone."""
     customer = "CAST(a.customer_id AS TEXT)" if key == "id" else "c.code"
     joins = "" if key == "id" else f"JOIN {Customer._meta.db_table} c ON c.id = a.customer_id"
+    # (a deactivated customer has no open tier: its deactivation ended them)
     return con.sql(
         f"""SELECT {customer} AS customer_id, a.tier AS tier,
                    CAST(a.grace_count AS BIGINT) AS grace_count
@@ -192,8 +208,10 @@ def _fetch(con: ibis.BaseBackend, table: ir.Table) -> pa.Table:
 
 
 def ids_table(con: ibis.BaseBackend) -> ir.Table:
-    """Each customer's code (``customer_id``) and primary key as text (``pk``)."""
-    c = con.table(Customer._meta.db_table)
+    """Each active customer's code (``customer_id``) and primary key as text (``pk``):
+    keying the transactions read out by primary key through it drops those of the
+    deactivated customers."""
+    c = _active(con)
     return c.select(customer_id=c.code, pk=c.id.cast("string"))
 
 
@@ -258,10 +276,11 @@ def engine_inputs(
             read = _copy_out if con.name == "postgres" else _fetch
             customers = read(con, customers)
             if key == "code":
-                # out by primary key (no join in the database), then keyed by code here
+                # out by primary key (no join in the database), then keyed by code here,
+                # which drops the rows of deactivated customers (not in ``ids``)
                 ids = read(con, ids_table(con))
-                transactions = transactions_table(con, "id")
-                payments = payments_table(con, "id")
+                transactions = transactions_table(con, "id", everyone=True)
+                payments = payments_table(con, "id", everyone=True)
                 if previous_of is not None:
                     previous = previous_table(con, previous_of, "id")
 

@@ -256,6 +256,11 @@ class TierAssignment(models.Model):
         related_name="+",
         db_index=False,
     )
+    #: closed because its customer was deactivated (reactivating opens it again, as a new
+    #: period from that day; withdrawing a publication never reopens it)
+    ended_by_deactivation = models.BooleanField(
+        _("ended by deactivation"), default=False, db_default=False
+    )
 
     class Meta:
         verbose_name = _("tier assignment")

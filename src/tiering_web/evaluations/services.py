@@ -46,9 +46,9 @@ def check_run(version: RuleSetVersion, as_of: dt.date) -> None:
 
 def _overrides(ruleset: RuleSet) -> list[tiering.Override]:
     """The rule set's overrides for the engine, keyed by code as its inputs are."""
-    rows = Override.objects.filter(ruleset=ruleset).values_list(
-        "customer__code", "tier", "reason", "expires"
-    )
+    rows = Override.objects.filter(
+        ruleset=ruleset, customer__deactivated_at__isnull=True
+    ).values_list("customer__code", "tier", "reason", "expires")
     return [
         tiering.Override(customer_id=code, tier=tier, reason=reason, expires=expires)
         for code, tier, reason, expires in rows

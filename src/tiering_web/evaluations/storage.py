@@ -21,6 +21,7 @@ insert) cost more than the grading itself, so:
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import duckdb
@@ -28,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.db import connection
+from django.utils import timezone
 
 from tiering.reports.labels import lang_key
 from tiering_web.evaluations.models import EvaluationResult, TierAssignment
@@ -197,7 +199,11 @@ def publish_tiers(evaluation) -> dict[str, int]:
             [ruleset],
         )
         kept = cursor.fetchone()[0] - opened
-    return {"closed": closed, "opened": opened, "kept": kept, "grace": grace}
+    counts = {"closed": closed, "opened": opened, "kept": kept, "grace": grace}
+    # a customer deactivated after the evaluation ran keeps no tier
+    if ended := end_tiers_of_deactivated(ruleset):
+        counts["deactivated"] = ended
+    return counts
 
 
 def _carry_grace(cursor, evaluation, ruleset: int | None = None) -> int:
@@ -233,7 +239,9 @@ def withdraw_tiers(evaluation, previous) -> dict[str, int]:
     ``deleted``, ``reopened`` and ``grace`` counts.
 
     Assignments closed before ``closed_by`` was recorded (2026-12) are recognised by
-    their end date: open on the evaluation's date, closed on it, by no other publication."""
+    their end date: open on the evaluation's date, closed on it, by no other publication
+    and not by a deactivation. A reopened tier of a customer deactivated since ends again
+    (:func:`end_tiers_of_deactivated`): reactivating the customer brings it back."""
     assignments = _quoted(TierAssignment._meta.db_table)
     ruleset, pk = evaluation.ruleset.pk, evaluation.pk
     with connection.cursor() as cursor:
@@ -246,12 +254,74 @@ def withdraw_tiers(evaluation, previous) -> dict[str, int]:
             f"""UPDATE {assignments} SET valid_to = NULL, closed_by_id = NULL
                 WHERE ruleset_id = %s
                   AND (closed_by_id = %s
-                       OR (closed_by_id IS NULL AND valid_to = %s AND valid_from < %s))""",
+                       OR (closed_by_id IS NULL AND NOT ended_by_deactivation
+                           AND valid_to = %s AND valid_from < %s))""",
             [ruleset, pk, evaluation.as_of, evaluation.as_of],
         )
         reopened = cursor.rowcount
         grace = _carry_grace(cursor, previous, ruleset) if previous is not None else 0
-    return {"deleted": deleted, "reopened": reopened, "grace": grace}
+    counts = {"deleted": deleted, "reopened": reopened, "grace": grace}
+    if ended := end_tiers_of_deactivated(ruleset):
+        counts["deactivated"] = ended
+    return counts
+
+
+def _end(assignments: list[TierAssignment], day_of) -> int:
+    """Close ``assignments`` as ended by a deactivation, each on ``day_of(assignment)``
+    (never before it began: a publication may be dated ahead of today)."""
+    for a in assignments:
+        a.valid_to = max(a.valid_from, day_of(a))
+        a.closed_by = None
+        a.ended_by_deactivation = True
+    TierAssignment.objects.bulk_update(
+        assignments, ["valid_to", "closed_by", "ended_by_deactivation"], batch_size=1000
+    )
+    return len(assignments)
+
+
+def end_tiers(customer, on: dt.date) -> int:
+    """End ``customer``'s open tiers (one per rule set) on ``on``, marked
+    ``ended_by_deactivation``; returns how many."""
+    open_ = list(TierAssignment.objects.filter(customer=customer, valid_to__isnull=True))
+    return _end(open_, lambda a: on)
+
+
+def end_tiers_of_deactivated(ruleset: int) -> int:
+    """End the open tiers of ``ruleset`` held by deactivated customers, each on the day
+    its customer was deactivated: a publication of results computed before the
+    deactivation, or a withdrawal reopening an earlier tier, gives none back. Reads the
+    few deactivated customers only (a partial index), not the million others."""
+    open_ = list(
+        TierAssignment.objects.filter(
+            ruleset_id=ruleset, valid_to__isnull=True, customer__deactivated_at__isnull=False
+        ).select_related("customer")
+    )
+    return _end(open_, lambda a: timezone.localdate(a.customer.deactivated_at))
+
+
+def restore_tiers(customer, on: dt.date) -> int:
+    """Give a reactivated ``customer`` back, from ``on``, the tier of each rule set that
+    its deactivation ended: a new period with the same tier, evaluation and grace count
+    (withdrawing that evaluation removes it like the period it copies). A rule set whose
+    latest assignment of the customer was not ended by a deactivation gives nothing.
+    Returns how many."""
+    latest: dict[int, TierAssignment] = {}
+    for a in TierAssignment.objects.filter(customer=customer).order_by("valid_from", "id"):
+        latest[a.ruleset_id] = a
+    restored = [
+        TierAssignment(
+            customer=customer,
+            ruleset_id=a.ruleset_id,
+            tier=a.tier,
+            valid_from=max(on, a.valid_from),
+            evaluation_id=a.evaluation_id,
+            grace_count=a.grace_count,
+        )
+        for a in latest.values()
+        if a.valid_to is not None and a.ended_by_deactivation
+    ]
+    TierAssignment.objects.bulk_create(restored)
+    return len(restored)
 
 
 def change_counts(evaluation) -> dict[str, int]:

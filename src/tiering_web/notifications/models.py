@@ -148,7 +148,8 @@ class Message(models.Model):
     failed attempt makes it ``failed`` with ``next_attempt_at`` pushed back exponentially,
     and after :data:`.sending.MAX_ATTEMPTS` attempts ``dead`` (a manager may retry it from
     the outbox page). ``cancelled``: the customer opted out before it was sent;
-    ``withdrawn``: the publication it announced was withdrawn before it was sent. A
+    ``withdrawn``: the publication it announced was withdrawn before it was sent;
+    ``inactive``: its customer was deactivated before it was sent. A
     ``sending`` message whose lease has expired (its worker died) is claimed again."""
 
     class Status(models.TextChoices):
@@ -159,6 +160,7 @@ class Message(models.Model):
         DEAD = "dead", _("Dead (gave up)")
         CANCELLED = "cancelled", _("Cancelled (opted out)")
         WITHDRAWN = "withdrawn", _("Withdrawn with its evaluation")
+        INACTIVE = "inactive", _("Cancelled (customer deactivated)")
 
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

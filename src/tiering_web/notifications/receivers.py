@@ -4,6 +4,7 @@ import logging
 
 from django.dispatch import receiver
 
+from tiering_web.customers.signals import customer_deactivated
 from tiering_web.evaluations.signals import evaluation_published, evaluation_withdrawn
 
 logger = logging.getLogger(__name__)
@@ -30,3 +31,11 @@ def on_evaluation_withdrawn(sender, evaluation, actor=None, **kwargs):
     from tiering_web.notifications.services import withdraw_publication_messages
 
     withdraw_publication_messages(evaluation, actor)
+
+
+@receiver(customer_deactivated, dispatch_uid="notifications.customer_deactivated")
+def on_customer_deactivated(sender, customer, **kwargs):
+    """A deactivated customer's messages not sent yet are held back (``inactive``)."""
+    from tiering_web.notifications.services import hold_messages_of
+
+    return {"messages_cancelled": hold_messages_of(customer)}

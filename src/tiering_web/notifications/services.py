@@ -261,7 +261,12 @@ def queue_publication(evaluation: Evaluation) -> Queued:
     endpoint = sms_endpoint()
     texts = wording.Wording()
     results = (
-        EvaluationResult.objects.filter(evaluation=evaluation, change__in=["up", "down"])
+        EvaluationResult.objects.filter(
+            evaluation=evaluation,
+            change__in=["up", "down"],
+            # deactivated since the evaluation ran: no tier, no message
+            customer__deactivated_at__isnull=True,
+        )
         .select_related("customer__owner", "customer__notification_preference")
         .order_by("customer__code")
     )
@@ -318,6 +323,15 @@ def withdraw_publication_messages(evaluation: Evaluation, actor=None) -> int:
     if withdrawn:
         record(actor, "notifications.withdraw", evaluation, "", messages=withdrawn)
     return withdrawn
+
+
+def hold_messages_of(customer: Customer) -> int:
+    """Hold back the messages to ``customer`` not sent yet (pending, or failed and
+    waiting for a retry), marked ``inactive``: called inside its deactivation's
+    transaction, which writes the audit entry. Returns how many."""
+    return Message.objects.filter(
+        customer=customer, status__in=[Message.Status.PENDING, Message.Status.FAILED]
+    ).update(status=Message.Status.INACTIVE, lease_until=None, claim_token="")
 
 
 def _digests(evaluation, by_owner, texts, outcome: Queued) -> list[Message]:
@@ -426,7 +440,11 @@ def _queue_warnings(schedule: Schedule, as_of: dt.date, down: dict[int, dict]) -
     endpoint = sms_endpoint()
     texts = wording.Wording()
     messages: list[Message] = []
-    customers = Customer.objects.filter(pk__in=list(down)).select_related("notification_preference")
+    customers = (
+        Customer.objects.active()
+        .filter(pk__in=list(down))
+        .select_related("notification_preference")
+    )
     for customer in customers.order_by("code"):
         row = down[customer.pk]
         language = preference_of(customer).language
@@ -508,8 +526,10 @@ def churn_and_concentration(ruleset: RuleSet) -> list[Alert]:
                 "revenue": money(Decimal(repr(share.revenue))),
             }
             found.append(("concentration", share.customer_id, share.tier or "", detail))
-    customers = Customer.objects.select_related("owner").in_bulk(
-        [code for _what, code, _tier, _detail in found], field_name="code"
+    customers = (
+        Customer.objects.active()
+        .select_related("owner")
+        .in_bulk([code for _what, code, _tier, _detail in found], field_name="code")
     )
     evaluation = figures.evaluation.pk
     return [
