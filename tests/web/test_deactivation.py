@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tiering_web.accounts.api import issue_token
 from tiering_web.accounts.models import Role
-from tiering_web.accountwork.models import Task, TaskKind
+from tiering_web.accountwork.models import AssignmentProposal, Task, TaskKind, Why
 from tiering_web.audit.models import AuditEntry
 from tiering_web.customers import domain
 from tiering_web.customers.models import Customer
@@ -94,6 +94,10 @@ def test_deactivating_ends_the_tiers_and_the_work_and_is_audited(
         customer=c1,
     )
 
+    proposal = AssignmentProposal.objects.create(
+        evaluation=published, customer=c1, tier="A", value=0, why=Why.NO_OWNER
+    )
+
     done = do_deactivate_customer(manager, c1, "客户已注销")
 
     assert not done.is_active and done.deactivated_by == manager
@@ -105,11 +109,15 @@ def test_deactivating_ends_the_tiers_and_the_work_and_is_audited(
     message.refresh_from_db()
     assert task.status == Task.Status.CANCELLED
     assert message.status == Message.Status.INACTIVE
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentProposal.Status.CANCELLED
+    assert proposal.decided_by == manager
     entry = AuditEntry.objects.get(action="customer.deactivate")
     assert entry.actor == manager and entry.reason == "客户已注销"
     assert entry.details["tiers_ended"] == 1
     assert entry.details["tasks_cancelled"] == 1
     assert entry.details["messages_cancelled"] == 1
+    assert entry.details["proposals_cancelled"] == 1
     assert Customer.objects.filter(code="C1").exists()  # never deleted
 
 

@@ -245,16 +245,23 @@ def propose_assignments(evaluation: Evaluation, actor=None) -> list[AssignmentPr
     return made
 
 
+def _close_waiting(proposals: QuerySet, status: str, actor) -> int:
+    """Give those of ``proposals`` still waiting ``status``, as decided by ``actor`` now."""
+    return proposals.filter(status=AssignmentProposal.Status.PROPOSED).update(
+        status=status,
+        decided_by=actor if actor is not None and actor.pk is not None else None,
+        decided_at=timezone.now(),
+    )
+
+
 def withdraw_proposals(evaluation: Evaluation, actor=None) -> int:
     """Mark the waiting proposals of a withdrawn publication ``withdrawn`` (called inside
     the withdrawal's transaction; decided ones stay as they were decided). Returns how
     many; the audit entry is written only when there were some."""
-    withdrawn = AssignmentProposal.objects.filter(
-        evaluation=evaluation, status=AssignmentProposal.Status.PROPOSED
-    ).update(
-        status=AssignmentProposal.Status.WITHDRAWN,
-        decided_by=actor if actor is not None and actor.pk is not None else None,
-        decided_at=timezone.now(),
+    withdrawn = _close_waiting(
+        AssignmentProposal.objects.filter(evaluation=evaluation),
+        AssignmentProposal.Status.WITHDRAWN,
+        actor,
     )
     if withdrawn:
         record(actor, "accountwork.withdraw", evaluation, "", proposals=withdrawn)
@@ -268,12 +275,10 @@ def cancel_work_of(customer: Customer, actor=None) -> dict[str, int]:
     tasks = Task.objects.filter(customer=customer, status=Task.Status.OPEN).update(
         status=Task.Status.CANCELLED
     )
-    proposals = AssignmentProposal.objects.filter(
-        customer=customer, status=AssignmentProposal.Status.PROPOSED
-    ).update(
-        status=AssignmentProposal.Status.CANCELLED,
-        decided_by=actor if actor is not None and actor.pk is not None else None,
-        decided_at=timezone.now(),
+    proposals = _close_waiting(
+        AssignmentProposal.objects.filter(customer=customer),
+        AssignmentProposal.Status.CANCELLED,
+        actor,
     )
     return {"tasks_cancelled": tasks, "proposals_cancelled": proposals}
 
