@@ -61,6 +61,8 @@ def test_openapi_is_served_and_lists_the_endpoints():
         "/api/customers/",
         "/api/customers/{code}",
         "/api/customers/{code}/tiers",
+        "/api/customers/{code}/deactivate",
+        "/api/customers/{code}/reactivate",
         "/api/transactions/bulk",
         "/api/payments/bulk",
         "/api/rulesets/{ruleset_id}/versions",
