@@ -151,7 +151,11 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    deactivation_reason = models.TextField(_("reason for deactivation"), blank=True)
+    # (a database default too: the bench's COPY and other bulk loaders name only the
+    # columns they fill)
+    deactivation_reason = models.TextField(
+        _("reason for deactivation"), blank=True, default="", db_default=""
+    )
 
     objects = CustomerQuerySet.as_manager()
 
