@@ -370,3 +370,20 @@ def test_discarding_through_the_api(manager, customers, version):
     assert response.json()["status"] == "discarded"
     assert Evaluation.objects.get().status == Evaluation.Status.DISCARDED
     assert not TierAssignment.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/api/customers/", "/api/evaluations/", "/api/customers/?page_size=10**40"]
+)
+def test_a_page_number_no_database_can_offset_is_a_422_not_a_500(manager, path):
+    """Given a page number of forty digits (schemathesis found it), the answer is a 422
+    naming ``page``, not a server error; a page past the end is an empty page."""
+    client = client_for(manager)
+    huge = "2351694286621568388091400132633403" + "4536"
+    url = path.replace("10**40", huge) + ("&" if "?" in path else "?") + f"page={huge}"
+    answer = client.get(url)
+    assert answer.status_code == 422, answer.content
+    assert "page" in answer.content.decode()
+    far = client.get(path.split("?")[0] + "?page=1000000")
+    assert far.status_code == 200 and far.json()["items"] == []

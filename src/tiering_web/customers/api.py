@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema
 from ninja import Status as Response
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from tiering_web.accounts.models import User
 from tiering_web.accounts.permissions import (
@@ -31,6 +31,7 @@ from tiering_web.customers.services import (
 )
 from tiering_web.evaluations.explanations import explaining_results, reason_in
 from tiering_web.evaluations.models import TierAssignment
+from tiering_web.paging import Paging
 
 router = Router(tags=["customers"])
 transactions_router = Router(tags=["transactions"])
@@ -149,7 +150,7 @@ def _fields(request, payload: CustomerIn) -> dict[str, Any]:
 
 
 @router.get("/", response=list[CustomerOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Paging, page_size=50)
 def list_customers(request, filters: Query[CustomerFilter]):
     customers = _customers(request.auth)
     if filters.tier:

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from tiering_web.accounts.permissions import (
     can_override,
@@ -30,6 +30,7 @@ from tiering_web.evaluations.services import (
     run_evaluation,
     withdraw_evaluation,
 )
+from tiering_web.paging import Paging
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion
 
 router = Router(tags=["evaluations"])
@@ -124,7 +125,7 @@ class EvaluationSummaryOut(Schema):
 
 
 @router.get("/", response=list[EvaluationSummaryOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Paging, page_size=50)
 def list_evaluations(request):
     return Evaluation.objects.select_related("ruleset_version__ruleset", "published_by")
 
@@ -188,7 +189,7 @@ class ResultFilter(Schema):
 
 
 @router.get("/{evaluation_id}/results", response=list[ResultOut])
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Paging, page_size=100)
 def results(request, evaluation_id: int, filters: Query[ResultFilter]):
     """The proposed tiers of the customers the caller may see."""
     evaluation = get_object_or_404(Evaluation, pk=evaluation_id)
