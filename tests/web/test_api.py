@@ -235,7 +235,7 @@ def test_create_and_update_go_through_the_services(users):
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["status"]
     duplicate = am.post("/api/customers/", {"code": "N1", "name": "x"}, content_type=json)
-    assert duplicate.status_code == 422
+    assert duplicate.status_code == 409
     assert duplicate.json()["errors"][0]["field"] == "code"
 
 
@@ -247,9 +247,9 @@ BROKEN = {
 
 
 @pytest.mark.django_db
-def test_an_invalid_rule_set_version_is_a_422_with_the_rule_files_fields(manager, version):
+def test_an_invalid_rule_set_version_is_a_409_with_the_rule_files_fields(manager, version):
     """Given an approved version, when a manager posts rules with a non-numeric bound,
-    then 422 names ``tiers[1].min`` with the engine's message and no version is saved."""
+    then 409 names ``tiers[1].min`` with the engine's message and no version is saved."""
     url = f"/api/rulesets/{version.ruleset_id}/versions"
     response = client_for(manager).post(
         url,
@@ -257,7 +257,7 @@ def test_an_invalid_rule_set_version_is_a_422_with_the_rule_files_fields(manager
         content_type="application/json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
     errors = response.json()["errors"]
     assert [e["field"] for e in errors] == ["tiers[1].min"]
     assert "min must be a number" in errors[0]["message"]
@@ -284,7 +284,7 @@ def test_a_malformed_request_body_names_the_field(manager):
 @pytest.mark.django_db
 def test_bulk_upsert_is_all_or_nothing(users, owned):
     """Given the account manager's C1 and C2, when they upsert rows of which one names
-    C3 (not theirs), then 422 names that row and nothing is written; without it, the
+    C3 (not theirs), then 409 names that row and nothing is written; without it, the
     rows are created, and sending them again updates instead of duplicating."""
     am = client_for(users[Role.ACCOUNT_MANAGER])
     before = Transaction.objects.count()
@@ -295,7 +295,7 @@ def test_bulk_upsert_is_all_or_nothing(users, owned):
     ]
     json = "application/json"
     response = am.post("/api/transactions/bulk", {"rows": rows}, content_type=json)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert [e["field"] for e in response.json()["errors"]] == ["rows[2].customer"]
     assert Transaction.objects.count() == before
 
@@ -344,7 +344,7 @@ def test_run_review_and_publish_through_the_api(users, owned, version):
     assert TierAssignment.objects.filter(valid_to__isnull=True).count() == 6
 
     again = manager.post(f"/api/evaluations/{evaluation['id']}/publish", {}, content_type=json)
-    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "status"
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "status"
 
     am = client_for(users[Role.ACCOUNT_MANAGER])
     tiers = am.get("/api/customers/C1/tiers").json()

@@ -163,7 +163,7 @@ def draft(manager):
 @pytest.mark.django_db
 def test_a_manager_alone_cannot_approve_their_own_rules_through_the_api(manager, draft):
     """Given a draft written by a manager, when that manager approves it through the API
-    (naming themselves reviewer, or nobody), then 422 names each field at fault and the
+    (naming themselves reviewer, or nobody), then 409 names each field at fault and the
     version stays a draft; when a second manager approves it with a reviewer, then it is
     approved and the answer says who signed."""
     from tiering_web.audit.models import AuditEntry
@@ -172,16 +172,16 @@ def test_a_manager_alone_cannot_approve_their_own_rules_through_the_api(manager,
     url = f"/api/rulesets/{draft.ruleset_id}/versions/1/approve"
     client = api(manager)
     response = client.post(url, {"reviewer": manager.username, "reason": "mine"}, content_type=JSON)
-    assert response.status_code == 422, response.content
+    assert response.status_code == 409, response.content
     assert errors(response) == {
         "approver": ["the author of a version cannot approve it"],
         "reviewer": ["the author of a version cannot review it"],
     }
     response = client.post(url, {}, content_type=JSON)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert set(errors(response)) == {"approver", "reviewer"}
     response = client.post(url, {"reviewer": "nobody"}, content_type=JSON)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert set(errors(response)) == {"reviewer"}
     draft.refresh_from_db()
     assert draft.status == RuleSetVersion.Status.DRAFT and draft.approver is None
@@ -201,7 +201,7 @@ def test_a_manager_alone_cannot_approve_their_own_rules_through_the_api(manager,
     )
     assert body["effective_date"] == "2026-01-01"
     again = api(approver).post(url, {"reviewer": reviewer.username}, content_type=JSON)
-    assert again.status_code == 422 and set(errors(again)) == {"status"}
+    assert again.status_code == 409 and set(errors(again)) == {"status"}
 
 
 @pytest.mark.django_db
@@ -223,7 +223,7 @@ def test_a_manager_alone_cannot_publish_their_own_draft_through_the_api(manager,
     client = api(manager)
     body = {"ruleset_version": draft.pk, "as_of": "2026-09-30"}
     refused = client.post("/api/evaluations/", body, content_type=JSON)
-    assert refused.status_code == 422, refused.content
+    assert refused.status_code == 409, refused.content
     assert set(errors(refused)) == {"ruleset_version"}
     assert not Evaluation.objects.exists() and not TierAssignment.objects.exists()
 
@@ -242,7 +242,7 @@ def test_a_manager_alone_cannot_publish_their_own_draft_through_the_api(manager,
 @pytest.mark.django_db(transaction=True)
 def test_an_approved_version_runs_only_from_its_effective_date(manager, customers, draft):
     """Given an approved version effective from 2026-10-01, when it is run through the
-    API as of 2026-09-30, then 422 on as_of; as of 2026-12-31 it runs."""
+    API as of 2026-09-30, then 409 on as_of; as of 2026-12-31 it runs."""
     from tiering_web.rulesets.services import do_save_ruleset_version
 
     from .conftest import approve
@@ -259,7 +259,7 @@ def test_an_approved_version_runs_only_from_its_effective_date(manager, customer
     client = api(manager)
     body = {"ruleset_version": later.pk, "as_of": "2026-09-30"}
     refused = client.post("/api/evaluations/", body, content_type=JSON)
-    assert refused.status_code == 422 and set(errors(refused)) == {"as_of"}
+    assert refused.status_code == 409 and set(errors(refused)) == {"as_of"}
     body["as_of"] = "2026-12-31"
     assert client.post("/api/evaluations/", body, content_type=JSON).status_code == 201
 
@@ -267,7 +267,7 @@ def test_an_approved_version_runs_only_from_its_effective_date(manager, customer
 @pytest.mark.django_db
 def test_a_manager_alone_cannot_approve_their_own_policies_through_the_api(manager, version):
     """Given policies written by a manager for the tiers of an approved rule set, when that
-    manager approves them through the API, then 422 on approver (and on reason without
+    manager approves them through the API, then 409 on approver (and on reason without
     one) and they stay a draft; a second manager approves them."""
     from tiering_web.policies.models import PolicyVersion
     from tiering_web.policies.services import do_save_policy_version
@@ -277,7 +277,7 @@ def test_a_manager_alone_cannot_approve_their_own_policies_through_the_api(manag
     saved = do_save_policy_version(manager, version.ruleset, effective, rows, "terms")
     url = f"/api/policies/{version.ruleset_id}/versions/{saved.number}/approve"
     response = api(manager).post(url, {"reason": ""}, content_type=JSON)
-    assert response.status_code == 422, response.content
+    assert response.status_code == 409, response.content
     assert errors(response) == {
         "approver": ["the author of a version cannot approve it"],
         "reason": ["a reason is required"],

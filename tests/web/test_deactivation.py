@@ -217,7 +217,7 @@ def test_the_api_deactivates_lists_and_reactivates(manager, staff, customers, ve
     again = client.post(
         "/api/customers/C1/deactivate", {"reason": "again"}, content_type="application/json"
     )
-    assert again.status_code == 422
+    assert again.status_code == 409
     blank = client.post(
         "/api/customers/C2/deactivate", {"reason": ""}, content_type="application/json"
     )

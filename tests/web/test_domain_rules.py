@@ -184,13 +184,13 @@ def api(user) -> Client:
 @pytest.mark.django_db(transaction=True)
 def test_the_api_refuses_a_future_as_of_date(manager, customers, version, settings):
     """Given the production horizon (none), when an evaluation as of 2207-03-31 is asked
-    through the API, then 422 naming as_of, and no evaluation exists."""
+    through the API, then 409 naming as_of, and no evaluation exists."""
     from tiering_web.evaluations.models import Evaluation
 
     settings.TIERING_AS_OF_HORIZON_DAYS = 0
     body = {"ruleset_version": version.pk, "as_of": "2207-03-31"}
     response = api(manager).post("/api/evaluations/", body, content_type=JSON)
-    assert response.status_code == 422, response.content
+    assert response.status_code == 409, response.content
     assert [e["field"] for e in response.json()["errors"]] == ["as_of"]
     assert not Evaluation.objects.exists()
 
@@ -217,7 +217,7 @@ def test_the_api_refuses_to_run_or_publish_a_draft_version(manager, customers):
             "background": background,
         }
         run = client.post("/api/evaluations/", body, content_type=JSON)
-        assert run.status_code == 422, run.content
+        assert run.status_code == 409, run.content
         assert [e["field"] for e in run.json()["errors"]] == ["ruleset_version"]
     assert not Evaluation.objects.exists()
 
@@ -227,14 +227,14 @@ def test_the_api_refuses_to_run_or_publish_a_draft_version(manager, customers):
     published = client.post(
         f"/api/evaluations/{old.pk}/publish", {"reason": "r"}, content_type=JSON
     )
-    assert published.status_code == 422, published.content
+    assert published.status_code == 409, published.content
     assert [e["field"] for e in published.json()["errors"]] == ["ruleset_version"]
     assert not TierAssignment.objects.exists()
 
 
 @pytest.mark.django_db
 def test_the_api_refuses_an_override_that_is_already_over(manager, customers, version):
-    """Given the API, when an override expiring today is set, then 422 naming expires,
+    """Given the API, when an override expiring today is set, then 409 naming expires,
     and no override exists; one expiring tomorrow is set."""
     from tiering_web.evaluations import services
     from tiering_web.evaluations.models import Override
@@ -249,7 +249,7 @@ def test_the_api_refuses_an_override_that_is_already_over(manager, customers, ve
     }
     client = api(manager)
     refused = client.post("/api/overrides/", body, content_type=JSON)
-    assert refused.status_code == 422, refused.content
+    assert refused.status_code == 409, refused.content
     assert [e["field"] for e in refused.json()["errors"]] == ["expires"]
     assert not Override.objects.exists()
     body["expires"] = (today + dt.timedelta(days=1)).isoformat()

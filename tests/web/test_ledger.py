@@ -137,7 +137,7 @@ def test_the_migration_keeps_duplicated_references_findable(customers):
 def test_payments_through_the_api(manager, customers, django_user_model):
     """Given the API, when a manager posts payments received, then they are created, a
     second post updates the changed one in place and counts the other as unchanged, with
-    one audit entry per post; a repeated reference or an unknown customer is a 422
+    one audit entry per post; a repeated reference or an unknown customer is a 409
     naming the row, and an analyst may not write payments."""
     from tiering_web.accounts.models import Role
 
@@ -161,7 +161,7 @@ def test_payments_through_the_api(manager, customers, django_user_model):
     assert Payment.objects.get(customer=customers["C2"], reference="HK-1").amount == D("250.00")
     assert AuditEntry.objects.filter(action="payment.upsert").count() == 2
     bad = post({"rows": [rows[0], rows[0], {**rows[0], "customer": "NOPE"}]})
-    assert bad.status_code == 422
+    assert bad.status_code == 409
     assert [e["field"] for e in bad.json()["errors"]] == ["rows[1].reference", "rows[2].customer"]
     analyst = django_user_model.objects.create_user("zhao", password="x", role=Role.ANALYST)
     other = Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(analyst, analyst, 'x')}")

@@ -456,7 +456,7 @@ def test_api_answers_terms_in_force_and_a_customers_policy(users, graded, primar
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"on"}
     unknown = api.get("/api/policies", {"ruleset": "999"}, **EN)
-    assert unknown.status_code == 422
+    assert unknown.status_code == 409
     assert unknown.json()["errors"] == [
         {"field": "ruleset", "message": "no rule set has the id 999"}
     ]

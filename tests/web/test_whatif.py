@@ -226,7 +226,7 @@ def test_the_api_queues_a_what_if_and_reads_its_result(manager, analyst, custome
     bad = {"definition": {**THRESHOLDS, "tiers": [{"name": "A", "min": 5}, {"name": "B",
            "min": 10}, {"name": "C"}]}, "as_of": AS_OF.isoformat()}  # fmt: skip
     refused = client.post(url, bad, content_type="application/json")
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert any(e["field"].startswith("tiers[1]") for e in refused.json()["errors"])
 
     reader = Client()

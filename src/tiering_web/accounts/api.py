@@ -4,12 +4,13 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from tiering_web.accounts.models import ApiToken
 from tiering_web.accounts.permissions import can_issue_token
 from tiering_web.accounts.services import issue_token
+from tiering_web.apischema import InSchema, refusals
 
 LAST_USED_EVERY = dt.timedelta(minutes=1)
 
@@ -39,8 +40,8 @@ class TokenAuth(HttpBearer):
 router = Router(tags=["tokens"])
 
 
-class TokenIn(Schema):
-    name: str
+class TokenIn(InSchema):
+    name: str = Field(min_length=1, max_length=100)
 
 
 class TokenOut(Schema):
@@ -48,7 +49,7 @@ class TokenOut(Schema):
     token: str
 
 
-@router.post("/", response={201: TokenOut})
+@router.post("/", response={201: TokenOut, **refusals(403)})
 def create_token(request, payload: TokenIn):
     """Issue a token for yourself; it is shown in this response only."""
     user = request.auth

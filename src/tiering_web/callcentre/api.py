@@ -8,7 +8,8 @@ session; an account manager hears only of their own customers) answers::
      "callback_hours": null, "blacklisted": false}
 
 An unknown caller is not an error: 200 with ``known`` false and the default priority
-(``settings.CALLCENTRE_UNKNOWN_PRIORITY``, 5); a blacklisted customer gets 9. The rules are
+(``settings.CALLCENTRE_UNKNOWN_PRIORITY``, 5), and neither is a withheld number (no
+``phone`` and no ``customer``: an unknown caller); a blacklisted customer gets 9. The rules are
 in :mod:`tiering_web.callcentre.services`. The bearer token is checked through a
 per-process cache (:mod:`tiering_web.callcentre.tokens`) rather than the API's
 :class:`~tiering_web.accounts.api.TokenAuth`, which writes ``last_used`` on every request.
@@ -18,14 +19,13 @@ development machine (bench/README.md).
 ``POST /api/calls`` (administrators and managers) records a batch of calls, all or none.
 """
 
-import datetime as dt
-
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja import Status as Response
 
 from tiering_web.accounts.permissions import can_query_priority, can_record_calls
+from tiering_web.apischema import DateTime, InSchema, QuerySchema, refusals
 from tiering_web.callcentre.services import (
     CallsRejected,
     do_record_calls,
@@ -37,8 +37,10 @@ from tiering_web.callcentre.tokens import CachedTokenAuth
 router = Router(tags=["call centre"])
 
 
-class PriorityQuery(Schema):
-    phone: str | None = Field(None, description="the caller's number, in any usual form")
+class PriorityQuery(QuerySchema):
+    phone: str | None = Field(
+        None, description="the caller's number, in any usual form; none when withheld"
+    )
     customer: str | None = Field(None, description="a customer code, instead of a phone")
 
 
@@ -55,14 +57,9 @@ class PriorityOut(Schema):
     blacklisted: bool
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict]
-
-
 @router.get(
     "/priority",
-    response={200: PriorityOut, 422: ErrorOut},
+    response={200: PriorityOut, **refusals(403)},
     auth=CachedTokenAuth(),
     summary="Queue priority of a caller",
 )
@@ -73,27 +70,21 @@ def priority(request, query: Query[PriorityQuery]):
         raise PermissionDenied("you may not query priorities")
     if query.customer:
         return priority_for_customer(request.auth, query.customer)
-    if query.phone is None:
-        return Response(
-            422,
-            {
-                "detail": "invalid request",
-                "errors": [{"field": "phone", "message": "give phone or customer"}],
-            },
-        )
-    return priority_for_phone(request.auth, query.phone)
+    return priority_for_phone(request.auth, query.phone or "")
 
 
-class CallIn(Schema):
-    caller: str = Field(description="the caller's number as the switch gave it")
-    queued_at: dt.datetime = Field(description="when the call entered the queue")
-    wait_seconds: int = Field(ge=0, description="seconds until answered or abandoned")
+class CallIn(InSchema):
+    caller: str = Field(max_length=64, description="the caller's number as the switch gave it")
+    queued_at: DateTime = Field(description="when the call entered the queue")
+    wait_seconds: int = Field(ge=0, le=2**31 - 1, description="seconds until answered or abandoned")
     answered: bool = Field(description="false when the caller hung up first")
-    callback_at: dt.datetime | None = Field(None, description="when we called back")
-    reference: str = Field("", description="the call centre's id; a repeat is refused")
+    callback_at: DateTime | None = Field(None, description="when we called back")
+    reference: str = Field(
+        "", max_length=100, description="the call centre's id; a repeat is refused"
+    )
 
 
-class CallsIn(Schema):
+class CallsIn(InSchema):
     calls: list[CallIn]
     reason: str = ""
 
@@ -107,9 +98,10 @@ def _aware(value):
     return value if value is None or timezone.is_aware(value) else timezone.make_aware(value)
 
 
-@router.post("/calls", response={201: CallsOut, 422: ErrorOut}, summary="Record calls")
+@router.post("/calls", response={201: CallsOut, **refusals(403, 409)}, summary="Record calls")
 def record_calls(request, payload: CallsIn):
-    """Record a batch of calls, all or none: a bad call is named as ``calls[i].field``."""
+    """Record a batch of calls, all or none: a call the rules refuse (no number, a repeated
+    reference...) is named as ``calls[i].field``, 409."""
     if not can_record_calls(request.auth):
         raise PermissionDenied("you may not record calls")
     calls = [
@@ -124,5 +116,5 @@ def record_calls(request, payload: CallsIn):
         made = do_record_calls(request.auth, calls, payload.reason or "API")
     except CallsRejected as e:
         errors = [{"field": f"calls[{i.row}].{i.field}", "message": i.message} for i in e.issues]
-        return Response(422, {"detail": "invalid data", "errors": errors})
+        return Response(409, {"detail": "invalid data", "errors": errors})
     return Response(201, {"recorded": len(made), "matched": sum(1 for c in made if c.customer_id)})

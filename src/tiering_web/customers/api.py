@@ -3,10 +3,12 @@
 
 import datetime as dt
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema
@@ -21,8 +23,27 @@ from tiering_web.accounts.permissions import (
     sees_contacts,
     visible_customers,
 )
+from tiering_web.apischema import (
+    Coefficient,
+    Date,
+    InSchema,
+    Money,
+    PositiveMoney,
+    QuerySchema,
+    refusals,
+)
 from tiering_web.customers import ledger
-from tiering_web.customers.models import Customer, Status
+from tiering_web.customers.domain import CODE_MAX_LENGTH
+from tiering_web.customers.models import (
+    Closeness,
+    Complexity,
+    Customer,
+    Influence,
+    Nature,
+    NeedsType,
+    Size,
+    Status,
+)
 from tiering_web.customers.services import (
     do_create_customer,
     do_deactivate_customer,
@@ -53,7 +74,11 @@ def _customers(user):
 
 
 def _customer(request, code: str) -> Customer:
-    """A customer the caller may see; 404 for one they may not (its existence is private)."""
+    """A customer the caller may see; 404 for one they may not (its existence is private)
+    and for a code no customer can have (a NUL character, which PostgreSQL cannot even
+    compare)."""
+    if "\x00" in code:
+        raise Http404
     return get_object_or_404(_customers(request.auth), code=code)
 
 
@@ -100,31 +125,53 @@ class CustomerOut(Schema):
         return getattr(obj, "primary_tier", None)
 
 
-class CustomerIn(Schema):
-    """The writable fields; on update only those sent change. ``owner`` is a username."""
+class ContactIn(InSchema):
+    """One contact person; the phones are what the call centre recognises a caller by."""
 
-    code: str | None = None
-    name: str | None = None
-    industry: str | None = None
-    size: str | None = None
-    nature: str | None = None
-    business_mode: str | None = None
-    needs_type: str | None = None
-    complexity: str | None = None
-    influence: str | None = None
-    closeness: str | None = None
-    dimensions: dict[str, Any] | None = None
+    name: str = Field("", max_length=100)
+    title: str = Field("", max_length=100)
+    phone: str = Field("", max_length=50)
+    email: str = Field("", max_length=254)
+
+
+#: A custom dimension's value (所属区域, 年营收(万元)...): a text, a number, yes/no or none.
+DimensionValue = str | int | float | bool | None
+
+
+class CustomerIn(InSchema):
+    """The writable fields; on update only those sent change. ``owner`` is a username
+    (null: no account manager); send ``""`` to clear a text (null is refused where the
+    field cannot be empty)."""
+
+    code: str = Field(None, min_length=1, max_length=CODE_MAX_LENGTH)
+    name: str = Field(None, min_length=1, max_length=200)
+    industry: str = Field(None, max_length=100)
+    size: Size | Literal[""] = None
+    nature: Nature | Literal[""] = None
+    business_mode: str = Field(None, max_length=100)
+    needs_type: NeedsType | Literal[""] = None
+    complexity: Complexity | Literal[""] = None
+    influence: Influence | Literal[""] = None
+    closeness: Closeness | Literal[""] = None
+    dimensions: dict[str, DimensionValue] = None
     owner: str | None = None
-    contacts: list[dict[str, Any]] | None = None
-    credit_rating: str | None = None
-    price_coefficient: Decimal | None = None
-    status: Status | None = None
-    expected_close: dt.date | None = None
-    notes: str | None = None
+    contacts: list[ContactIn] = None
+    credit_rating: str = Field(None, max_length=20)
+    price_coefficient: Coefficient = None
+    status: Status = None
+    expected_close: Date | None = None
+    notes: str = None
     reason: str = ""
 
 
-class CustomerFilter(Schema):
+class CustomerCreateIn(CustomerIn):
+    """A new customer: a code and a name at least."""
+
+    code: str = Field(min_length=1, max_length=CODE_MAX_LENGTH)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class CustomerFilter(QuerySchema):
     tier: str | None = Field(None, description="current tier in the primary rule set")
     status: Status | None = None
     industry: str | None = None
@@ -135,9 +182,10 @@ class CustomerFilter(Schema):
 
 
 def _fields(request, payload: CustomerIn) -> dict[str, Any]:
-    fields = payload.dict(exclude_unset=True, exclude={"reason"})
-    if "status" in fields and fields["status"] is not None:
-        fields["status"] = Status(fields["status"]).value
+    fields = {
+        name: value.value if isinstance(value, Enum) else value
+        for name, value in payload.dict(exclude_unset=True, exclude={"reason"}).items()
+    }
     if "owner" in fields:
         username = fields.pop("owner")
         owner = None
@@ -173,8 +221,8 @@ def get_customer(request, code: str):
     return _customer(request, code)
 
 
-@router.post("/", response={201: CustomerOut})
-def create_customer(request, payload: CustomerIn):
+@router.post("/", response={201: CustomerOut, **refusals(403, 409)})
+def create_customer(request, payload: CustomerCreateIn):
     """Create a customer; an account manager's new customer is their own."""
     user = request.auth
     fields = _fields(request, payload)
@@ -186,7 +234,7 @@ def create_customer(request, payload: CustomerIn):
     return Response(201, _customer(request, customer.code))
 
 
-@router.patch("/{customer_code:code}", response=CustomerOut)
+@router.patch("/{customer_code:code}", response={200: CustomerOut, **refusals(403, 409)})
 def update_customer(request, code: str, payload: CustomerIn):
     user = request.auth
     customer = _customer(request, code)
@@ -199,7 +247,7 @@ def update_customer(request, code: str, payload: CustomerIn):
     return _customer(request, customer.code)
 
 
-class ActivationIn(Schema):
+class ActivationIn(InSchema):
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -211,16 +259,16 @@ def _activation(request, code: str, change) -> Customer:
     return change(user, customer)
 
 
-@router.post("/{customer_code:code}/deactivate", response=CustomerOut)
+@router.post("/{customer_code:code}/deactivate", response={200: CustomerOut, **refusals(403, 409)})
 def deactivate_customer(request, code: str, payload: ActivationIn):
     """Deactivate the customer (managers): its history stays, its tiers end, open
-    revisit tasks and unsent messages are cancelled, evaluations skip it. 422 when it is
-    deactivated already or the reason is blank."""
+    revisit tasks and unsent messages are cancelled, evaluations skip it. 409 when it is
+    deactivated already, 422 when the reason is blank."""
     _activation(request, code, lambda u, c: do_deactivate_customer(u, c, payload.reason))
     return _customer(request, code)
 
 
-@router.post("/{customer_code:code}/reactivate", response=CustomerOut)
+@router.post("/{customer_code:code}/reactivate", response={200: CustomerOut, **refusals(403, 409)})
 def reactivate_customer(request, code: str, payload: ActivationIn):
     """Reactivate a deactivated customer (managers): the tiers its deactivation ended
     open again from today; the next evaluation grades it."""
@@ -282,16 +330,18 @@ def current_tiers(request, code: str):
     ]
 
 
-class TransactionIn(Schema):
+class TransactionIn(InSchema):
     customer: str = Field(description="customer code")
-    reference: str = Field(min_length=1, description="with the customer, identifies the row")
-    date: dt.date
-    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
-    cost: Decimal = Field(Decimal("0"), ge=0, max_digits=18, decimal_places=2)
+    reference: str = Field(
+        min_length=1, max_length=100, description="with the customer, identifies the row"
+    )
+    date: Date
+    amount: Money
+    cost: Money = Decimal("0")
     kind: Literal["order", "return"] = "order"
 
 
-class TransactionsIn(Schema):
+class TransactionsIn(InSchema):
     rows: list[TransactionIn] = Field(min_length=1)
     reason: str = ""
 
@@ -332,7 +382,7 @@ def _counts(rows: list, created: int, updated: int) -> dict[str, int]:
     return {"created": created, "updated": updated, "unchanged": len(rows) - created - updated}
 
 
-@transactions_router.post("/bulk", response=UpsertOut)
+@transactions_router.post("/bulk", response={200: UpsertOut, **refusals(403, 409)})
 def upsert_transactions(request, payload: TransactionsIn):
     """Create or update transactions by customer code + reference (through the ledger: a
     reference updates its transaction in place). Every row is checked first (the customer
@@ -347,19 +397,21 @@ def upsert_transactions(request, payload: TransactionsIn):
     return _counts(rows, created, updated)
 
 
-class PaymentIn(Schema):
+class PaymentIn(InSchema):
     customer: str = Field(description="customer code")
-    reference: str = Field(min_length=1, description="with the customer, identifies the row")
-    date: dt.date
-    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    reference: str = Field(
+        min_length=1, max_length=100, description="with the customer, identifies the row"
+    )
+    date: Date
+    amount: PositiveMoney
 
 
-class PaymentsIn(Schema):
+class PaymentsIn(InSchema):
     rows: list[PaymentIn] = Field(min_length=1)
     reason: str = ""
 
 
-@payments_router.post("/bulk", response=UpsertOut)
+@payments_router.post("/bulk", response={200: UpsertOut, **refusals(403, 409)})
 def upsert_payments(request, payload: PaymentsIn):
     """Create or update payments received (回款) by customer code + reference, checked and
     written as ``/api/transactions/bulk`` writes transactions."""

@@ -20,6 +20,7 @@ from tiering_web.accounts.permissions import (
     can_run_evaluation,
     visible_customers,
 )
+from tiering_web.apischema import Date, Id, InSchema, PathId, QuerySchema, refusals
 from tiering_web.evaluations.models import Evaluation, EvaluationResult
 from tiering_web.evaluations.services import (
     check_evaluation,
@@ -97,13 +98,13 @@ def _evaluation(evaluation_id: int) -> Evaluation:
     )
 
 
-class RunIn(Schema):
-    ruleset_version: int = Field(description="the rule set version's id")
-    as_of: dt.date
+class RunIn(InSchema):
+    ruleset_version: Id = Field(description="the rule set version's id")
+    as_of: Date
     background: bool = Field(False, description="queue it for the worker instead of waiting")
 
 
-class ReasonIn(Schema):
+class ReasonIn(InSchema):
     reason: str = ""
 
 
@@ -130,11 +131,11 @@ def list_evaluations(request):
     return Evaluation.objects.select_related("ruleset_version__ruleset", "published_by")
 
 
-@router.post("/", response={201: EvaluationOut, 202: EvaluationOut})
+@router.post("/", response={201: EvaluationOut, 202: EvaluationOut, **refusals(403, 404, 409)})
 def run(request, payload: RunIn):
     """Grade every customer into a draft: now (201, the draft), or in the background
     (202, the queued evaluation). Only an approved version in effect on ``as_of`` runs
-    (422 on ``ruleset_version`` or ``as_of`` otherwise); a draft is tried with the rule
+    (409 on ``ruleset_version`` or ``as_of`` otherwise); a draft is tried with the rule
     set's what-if."""
     if not can_run_evaluation(request.auth):
         raise PermissionDenied("you may not run evaluations")
@@ -149,7 +150,7 @@ def run(request, payload: RunIn):
 
 
 @router.get("/{evaluation_id}", response=EvaluationOut)
-def get_evaluation(request, evaluation_id: int):
+def get_evaluation(request, evaluation_id: PathId):
     return _evaluation_out(_evaluation(evaluation_id), request.auth)
 
 
@@ -181,7 +182,7 @@ class ResultOut(Schema):
         return obj.customer.owner.username if obj.customer.owner_id else None
 
 
-class ResultFilter(Schema):
+class ResultFilter(QuerySchema):
     change: Literal["up", "down", "same", "new"] | None = None
     tier: str | None = None
     owner: str | None = Field(None, description="the account manager's username")
@@ -190,7 +191,7 @@ class ResultFilter(Schema):
 
 @router.get("/{evaluation_id}/results", response=list[ResultOut])
 @paginate(Paging, page_size=100)
-def results(request, evaluation_id: int, filters: Query[ResultFilter]):
+def results(request, evaluation_id: PathId, filters: Query[ResultFilter]):
     """The proposed tiers of the customers the caller may see."""
     evaluation = get_object_or_404(Evaluation, pk=evaluation_id)
     rows = (
@@ -213,8 +214,8 @@ def results(request, evaluation_id: int, filters: Query[ResultFilter]):
     return rows
 
 
-@router.post("/{evaluation_id}/publish", response=EvaluationOut)
-def publish(request, evaluation_id: int, payload: ReasonIn):
+@router.post("/{evaluation_id}/publish", response={200: EvaluationOut, **refusals(403, 409)})
+def publish(request, evaluation_id: PathId, payload: ReasonIn):
     """Make the draft's tiers current, all or nothing; the caller is recorded as publisher."""
     if not can_publish(request.auth):
         raise PermissionDenied("you may not publish evaluations")
@@ -222,16 +223,16 @@ def publish(request, evaluation_id: int, payload: ReasonIn):
     return _evaluation_out(_evaluation(evaluation.pk), request.auth)
 
 
-@router.post("/{evaluation_id}/discard", response=EvaluationOut)
-def discard(request, evaluation_id: int, payload: ReasonIn):
+@router.post("/{evaluation_id}/discard", response={200: EvaluationOut, **refusals(403, 409)})
+def discard(request, evaluation_id: PathId, payload: ReasonIn):
     if not can_publish(request.auth):
         raise PermissionDenied("you may not discard evaluations")
     evaluation = discard_evaluation(request.auth, _evaluation(evaluation_id), payload.reason)
     return _evaluation_out(_evaluation(evaluation.pk), request.auth)
 
 
-@router.post("/{evaluation_id}/withdraw", response=EvaluationOut)
-def withdraw(request, evaluation_id: int, payload: ReasonIn):
+@router.post("/{evaluation_id}/withdraw", response={200: EvaluationOut, **refusals(403, 409)})
+def withdraw(request, evaluation_id: PathId, payload: ReasonIn):
     """Withdraw the rule set's publication in force: the tiers it changed go back to what
     they were before it, all or nothing. A reason is required; only the latest
     publication of a rule set can be withdrawn."""
@@ -241,12 +242,12 @@ def withdraw(request, evaluation_id: int, payload: ReasonIn):
     return _evaluation_out(_evaluation(evaluation.pk), request.auth)
 
 
-class OverrideIn(Schema):
+class OverrideIn(InSchema):
     customer: str = Field(description="customer code")
-    ruleset: int = Field(description="the rule set's id")
-    tier: str
+    ruleset: Id = Field(description="the rule set's id")
+    tier: str = Field(max_length=50)
     reason: str
-    expires: dt.date
+    expires: Date
 
 
 class OverrideOut(Schema):
@@ -266,7 +267,7 @@ class OverrideOut(Schema):
         return obj.ruleset.name
 
 
-@overrides_router.post("/", response=OverrideOut)
+@overrides_router.post("/", response={200: OverrideOut, **refusals(403, 404, 409)})
 def set_override(request, payload: OverrideIn):
     """Set a customer's tier by hand until ``expires``; the next evaluation applies it."""
     if not can_override(request.auth):

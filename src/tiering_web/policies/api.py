@@ -6,18 +6,20 @@ Benefits come with both texts and ``text`` in the request's language.
 A draft version is approved with ``POST /policies/{ruleset_id}/versions/{number}/approve``
 under the same rule as the pages (:func:`~tiering_web.policies.services.do_approve_policy_version`):
 the caller approves, may not be its author, gives a reason, and its effective date has not
-passed; refusals are 422 keyed by field."""
+passed; refusals are 409 keyed by field."""
 
 import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from tiering_web.accounts.permissions import can_edit_policies, role, visible_customers
+from tiering_web.apischema import ID_MAX, Date, InSchema, PathId, PathNumber, refusals
 from tiering_web.policies.display import answer_target, benefit_text
 from tiering_web.policies.models import PolicyVersion, TierPolicy
 from tiering_web.policies.services import (
@@ -72,7 +74,7 @@ class TierPolicyOut(Schema):
         return answer_target(obj) if obj.answer_seconds is not None else ""
 
 
-class VersionOut(Schema):
+class PolicyVersionOut(Schema):
     number: int
     effective_date: dt.date
     status: str
@@ -98,7 +100,9 @@ class RuleSetRef(Schema):
 class PoliciesOut(Schema):
     ruleset: RuleSetRef
     on: dt.date
-    version: VersionOut | None = Field(description="null when no approved version is in force")
+    version: PolicyVersionOut | None = Field(
+        description="null when no approved version is in force"
+    )
     tiers: list[TierPolicyOut]
 
 
@@ -107,7 +111,7 @@ class CustomerPolicyOut(Schema):
     on: dt.date
     ruleset: RuleSetRef | None = Field(description="the primary rule set")
     tier: str | None
-    version: VersionOut | None
+    version: PolicyVersionOut | None
     policy: TierPolicyOut | None = Field(description="null when no policy is in force")
 
 
@@ -136,8 +140,12 @@ def _version(version: PolicyVersion | None) -> PolicyVersion | None:
     return PolicyVersion.objects.select_related("author", "approver").get(pk=version.pk)
 
 
-@router.get("", response=PoliciesOut, url_name="api_policies")
-def policies(request, on: dt.date | None = None, ruleset: int | None = None):
+@router.get("", response={200: PoliciesOut, **refusals(403, 409)}, url_name="api_policies")
+def policies(
+    request,
+    on: Date | None = None,
+    ruleset: int | None = Query(None, ge=1, le=ID_MAX, description="a rule set's id"),
+):
     """The terms in force per tier of a rule set (the primary one by default) on ``on``
     (today by default), best tier first."""
     _reader(request)
@@ -149,11 +157,15 @@ def policies(request, on: dt.date | None = None, ruleset: int | None = None):
 
 
 @router.get(
-    "/customer/{customer_code:code}", response=CustomerPolicyOut, url_name="api_customer_policy"
+    "/customer/{customer_code:code}",
+    response={200: CustomerPolicyOut, **refusals(403)},
+    url_name="api_customer_policy",
 )
-def customer_policy(request, code: str, on: dt.date | None = None):
+def customer_policy(request, code: str, on: Date | None = None):
     """A customer's tier under the primary rule set on ``on`` (today) and its policy."""
     _reader(request)
+    if "\x00" in code:
+        raise Http404
     customer = get_object_or_404(visible_customers(request.auth), code=code)
     terms = customer_terms(customer, on)
     return {
@@ -166,12 +178,15 @@ def customer_policy(request, code: str, on: dt.date | None = None):
     }
 
 
-class ApproveIn(Schema):
+class PolicyApproveIn(InSchema):
     reason: str = ""
 
 
-@router.post("/{ruleset_id}/versions/{number}/approve", response=VersionOut)
-def approve_version(request, ruleset_id: int, number: int, payload: ApproveIn):
+@router.post(
+    "/{ruleset_id}/versions/{number}/approve",
+    response={200: PolicyVersionOut, **refusals(403, 409)},
+)
+def approve_version(request, ruleset_id: PathId, number: PathNumber, payload: PolicyApproveIn):
     """Approve a draft policy version, the caller as approver: four eyes, as on the pages."""
     if not can_edit_policies(request.auth):
         raise PermissionDenied(_("you may not approve policies"))

@@ -1,11 +1,11 @@
 """Rule sets and their versions over the API. A new version is validated by the engine
 (through :func:`~tiering_web.rulesets.services.do_save_ruleset_version`); its problems
-come back as 422 with the rule file's field paths (``tiers[1].min_score``).
+come back as 409 with the rule file's field paths (``tiers[1].min_score``).
 
 Approving a version (``POST /rulesets/{id}/versions/{number}/approve``) asks the same
 four-eyes rule as the pages (:func:`~tiering_web.rulesets.services.do_approve_ruleset_version`):
 the caller is the approver and may not be the author; a reviewer other than the author
-and an effective date are required; refusals are 422 keyed by field.
+and an effective date are required; refusals are 409 keyed by field.
 
 A what-if of edited rules is queued for the background worker (``POST
 /rulesets/{id}/whatif``, 202) and read back, with its progress and then its result, by
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from tiering_web.accounts.permissions import can_edit_rules
+from tiering_web.apischema import Date, InSchema, PathId, PathNumber, refusals
 from tiering_web.rulesets.jobs import check_whatif
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
 from tiering_web.rulesets.services import (
@@ -69,10 +70,10 @@ class RuleSetOut(Schema):
         return list(obj.versions.all())
 
 
-class VersionIn(Schema):
+class VersionIn(InSchema):
     definition: dict[str, Any] | str = Field(description="the rules, as a dict or YAML text")
     reason: str = ""
-    effective_date: dt.date | None = None
+    effective_date: Date | None = None
 
 
 def _rulesets():
@@ -87,12 +88,12 @@ def list_rulesets(request):
 
 
 @router.get("/{ruleset_id}", response=RuleSetOut)
-def get_ruleset(request, ruleset_id: int):
+def get_ruleset(request, ruleset_id: PathId):
     return get_object_or_404(_rulesets(), pk=ruleset_id)
 
 
-@router.post("/{ruleset_id}/versions", response={201: VersionOut})
-def create_version(request, ruleset_id: int, payload: VersionIn):
+@router.post("/{ruleset_id}/versions", response={201: VersionOut, **refusals(403, 409)})
+def create_version(request, ruleset_id: PathId, payload: VersionIn):
     """Save the next draft version; approving it is a separate step."""
     if not can_edit_rules(request.auth):
         raise PermissionDenied("you may not change rule sets")
@@ -113,16 +114,18 @@ def _version_out(version: RuleSetVersion) -> RuleSetVersion:
     )
 
 
-class ApproveIn(Schema):
+class ApproveIn(InSchema):
     reviewer: str | None = Field(None, description="the reviewer's username (not the author)")
-    effective_date: dt.date | None = Field(
+    effective_date: Date | None = Field(
         None, description="when it takes effect (required unless the version has one)"
     )
     reason: str = ""
 
 
-@router.post("/{ruleset_id}/versions/{number}/approve", response=VersionOut)
-def approve_version(request, ruleset_id: int, number: int, payload: ApproveIn):
+@router.post(
+    "/{ruleset_id}/versions/{number}/approve", response={200: VersionOut, **refusals(403, 409)}
+)
+def approve_version(request, ruleset_id: PathId, number: PathNumber, payload: ApproveIn):
     """Approve a draft version, the caller as approver: four eyes, as on the pages."""
     if not can_edit_rules(request.auth):
         raise PermissionDenied("you may not change rule sets")
@@ -146,9 +149,9 @@ def approve_version(request, ruleset_id: int, number: int, payload: ApproveIn):
     return _version_out(version)
 
 
-class WhatIfIn(Schema):
+class WhatIfIn(InSchema):
     definition: dict[str, Any] | str = Field(description="the edited rules, as a dict or YAML text")
-    as_of: dt.date
+    as_of: Date
 
 
 class WhatIfOut(Schema):
@@ -191,8 +194,8 @@ def _whatif(ruleset_id: int, run_id: int) -> WhatIfRun:
     return check_whatif(get_object_or_404(runs, pk=run_id, ruleset_id=ruleset_id))
 
 
-@router.post("/{ruleset_id}/whatif", response={202: WhatIfOut})
-def queue_whatif(request, ruleset_id: int, payload: WhatIfIn):
+@router.post("/{ruleset_id}/whatif", response={202: WhatIfOut, **refusals(403, 409)})
+def queue_whatif(request, ruleset_id: PathId, payload: WhatIfIn):
     """Queue a what-if of the edited rules against the version in force (the same request
     while one is pending gets that one); nothing is saved as a version."""
     _may_whatif(request.auth)
@@ -201,8 +204,8 @@ def queue_whatif(request, ruleset_id: int, payload: WhatIfIn):
     return Status(202, _whatif(ruleset.pk, run.pk))
 
 
-@router.get("/{ruleset_id}/whatif/{run_id}", response=WhatIfOut)
-def get_whatif(request, ruleset_id: int, run_id: int):
+@router.get("/{ruleset_id}/whatif/{run_id}", response={200: WhatIfOut, **refusals(403)})
+def get_whatif(request, ruleset_id: PathId, run_id: PathId):
     """A what-if's status and stage, then its result (or why it failed)."""
     _may_whatif(request.auth)
     return _whatif(ruleset_id, run_id)

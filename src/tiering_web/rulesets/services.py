@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiering import RuleError, parse_rules
 from tiering_web.audit.services import record
+from tiering_web.nul import has_nul
 from tiering_web.rulesets import domain
 from tiering_web.rulesets.jobs import check_whatif
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
@@ -40,6 +41,14 @@ def rule_errors(error: RuleError, lang: str | None = None) -> ValidationError:
 def validate_definition(definition: dict | str, source: str = "<rules>") -> dict:
     """The rules as a dict, validated; YAML text is accepted too (its problems then carry
     line numbers). Raises ValidationError with field-level messages."""
+    if has_nul(definition):
+        raise ValidationError(
+            {
+                "definition": ValidationError(
+                    _("the rules cannot contain NUL (\\u0000) characters"), code="nul"
+                )
+            }
+        )
     try:
         parse_rules(definition, source=source)
     except RuleError as e:
