@@ -17,12 +17,11 @@ blacklisted; a primary rule set with three tiers A/B/C, their approved call-cent
 a published evaluation whose tier assignments give 10% A, 30% B and 60% C; then the phone
 index is built with :func:`tiering_web.callcentre.services.sync_phone_index` and timed.
 
-**Server**: the parent binds one listening socket on 127.0.0.1 and forks ``--workers``
-processes (default 4: on 2 cores, fewer threads per process wait less on each other's
-GIL); each serves it with Django's own threaded WSGI server (the one ``runserver``
-uses: HTTP/1.1 keep-alive, a thread per connection) without request logging, running the
-project's settings and middleware unchanged except ``CONN_MAX_AGE`` (``--conn-max-age``,
-default 60 s: persistent database connections, as a production deployment sets them).
+**Server**: ``tiering-web serve --no-worker`` on 127.0.0.1, the production server the
+app ships (gunicorn, ``--workers`` processes, default 4, × ``--threads`` threads, default
+4), with the project's settings and middleware unchanged; ``CONN_MAX_AGE`` from
+``--conn-max-age`` (default 60 s: persistent database connections, as a production
+deployment sets them). Its output goes to ``bench/.data/priority-server.log``.
 
 **Load**: a separate process sends requests on a fixed open-loop schedule (request *i* is
 due at ``start + i / rate`` whatever happened to the earlier ones) from ``--connections``
@@ -33,8 +32,8 @@ asked are unknown numbers; the others are customers' numbers in another writing 
 their contact sheet's. Each endpoint is warmed up for 2 s, then measured for
 ``--duration`` seconds:
 
-* ``baseline``: a trivial view answering ``{"ok": true}`` through the same server and
-  middleware (what any request costs here);
+* ``baseline``: ``/healthz``, the app's liveness check answering ``{"ok": true}``
+  through the same server and middleware (what any request costs here);
 * ``GET /api/priority``: the project's route (django-ninja, with the call centre's cached
   bearer-token check).
 
@@ -45,14 +44,12 @@ to the baseline's. No timed assertions: the exit status is 1 only when a request
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
 import platform
 import random
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -260,75 +257,47 @@ def prepare(args) -> dict:
 
 # -------------------------------------------------------------------------------- server
 
-urlpatterns: list = []  # filled by serve(): this module is the server's URLconf
 
-
-def serve(args) -> None:
-    """Bind, fork the workers, serve until SIGTERM."""
-    setup_django(args.database_url, args.conn_max_age)
-    from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.http import JsonResponse
-    from django.urls import include, path
-
-    def ping(request):
-        return JsonResponse({"ok": True})
-
-    urlpatterns[:] = [
-        path("bench/ping", ping),
-        path("", include("tiering_web.urls")),
-    ]
-    sys.modules.setdefault("bench_priority_urls", sys.modules[__name__])
-    settings.ROOT_URLCONF = "bench_priority_urls"
-
-    class QuietHandler(WSGIRequestHandler):
-        # wsgiref writes the headers and the body in separate sends: with Nagle's
-        # algorithm against the client's delayed ACK each keep-alive response would wait
-        # ~40 ms for its body (measured: every endpoint capped near 16 connections / 45 ms)
-        disable_nagle_algorithm = True
-
-        def log_message(self, *args):
-            pass
-
-    class Server(ThreadedWSGIServer):
-        request_queue_size = 256
-
-        def handle_error(self, request, client_address):
-            pass
-
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", args.port))
-    listener.listen(256)
-    application = WSGIHandler()
-    children = []
-    for _ in range(args.workers):
-        pid = os.fork()
-        if pid == 0:
-            server = Server(("127.0.0.1", args.port), QuietHandler, bind_and_activate=False)
-            server.socket.close()
-            server.socket = listener
-            server.server_address = listener.getsockname()
-            server.server_name, server.server_port = "127.0.0.1", args.port
-            server.setup_environ()
-            server.set_app(application)
-            signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-            server.serve_forever(poll_interval=0.5)
-            os._exit(0)
-        children.append(pid)
-    print("ready", *children, flush=True)
-
-    def stop(*_):
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        for pid in children:
-            os.waitpid(pid, 0)
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.pause()
+def start_server(args, port: int, log) -> subprocess.Popen:
+    """``tiering-web serve`` (gunicorn, as production runs it) on ``port``, without the
+    background worker, once it answers ``/healthz``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "TIERING_CONN_MAX_AGE": str(args.conn_max_age),
+        "TIERING_LOG_LEVEL": "WARNING",
+        "TIERING_LOG_FILE": "",
+    }
+    env.setdefault("TIERING_VAR_DIR", str(BENCH / ".data" / "var-priority"))
+    env.setdefault("TIERING_SECRET_KEY", secrets.token_urlsafe(50))
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tiering_web",
+            "serve",
+            "--no-worker",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            f"127.0.0.1:{port}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
 
 
 # -------------------------------------------------------------------------------- load
@@ -473,34 +442,22 @@ def run(args) -> int:
             f"built in {t['phone_index_s']:.1f} s"
         )
     port = free_port()
-    server = subprocess.Popen(
-        [
-            *me,
-            "serve",
-            *common,
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--conn-max-age",
-            str(args.conn_max_age),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    log = (BENCH / ".data" / "priority-server.log").open("wb")
+    server = start_server(args, port, log)
     try:
-        ready = server.stdout.readline().split()
-        if not ready or ready[0] != "ready":
-            print("the server did not start", file=sys.stderr)
-            return 2
-        workers = [int(pid) for pid in ready[1:]]
+        import psutil
+
+        workers = [server.pid] + [
+            p.pid for p in psutil.Process(server.pid).children(recursive=True)
+        ]
         print(
-            f"server: {args.workers} processes × threads per connection, CONN_MAX_AGE="
+            f"server: tiering-web serve (gunicorn), {args.workers} processes × "
+            f"{args.threads} threads, CONN_MAX_AGE="
             f"{args.conn_max_age}; load: {args.rate}/s open loop from {args.connections} "
             f"keep-alive connections, {args.duration} s per endpoint"
         )
         endpoints = [
-            ("baseline (trivial view)", "/bench/ping"),
+            ("baseline (/healthz)", "/healthz"),
             ("GET /api/priority", "/api/priority"),
         ]
         if args.only:
@@ -535,7 +492,7 @@ def run(args) -> int:
                 1000 * results[name]["load_cpu_s"] / results[name]["requests"]
             )
             failed |= results[name]["errors"] > 0
-        base = results.get("baseline (trivial view)")
+        base = results.get("baseline (/healthz)")
         print()
         print(
             f"{'endpoint':28} {'rate/s':>7} {'median':>8} {'p95':>8} {'p99':>8} {'max':>8} "
@@ -565,13 +522,12 @@ def run(args) -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "command", nargs="?", default="run", choices=["run", "prepare", "serve", "load"]
-    )
+    ap.add_argument("command", nargs="?", default="run", choices=["run", "prepare", "load"])
     ap.add_argument(
         "--database-url", default=os.environ.get("BENCH_PRIORITY_DATABASE", DEFAULT_DATABASE)
     )
@@ -580,21 +536,19 @@ def main(argv=None) -> int:
     ap.add_argument("--rate", type=float, default=500.0, help="requests per second")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
     ap.add_argument("--connections", type=int, default=16, help="load threads/connections")
-    ap.add_argument("--workers", type=int, default=4, help="server processes")
+    ap.add_argument("--workers", type=int, default=4, help="gunicorn processes")
+    ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn process")
     ap.add_argument("--conn-max-age", type=int, default=60)
     ap.add_argument("--only", default=None, help="only the endpoints whose name contains this")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=1)
     # internal
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--path", default="/bench/ping")
+    ap.add_argument("--path", default="/healthz")
     ap.add_argument("--token", default="")
     args = ap.parse_args(argv)
     if args.command == "prepare":
         print(json.dumps(prepare(args)))
-        return 0
-    if args.command == "serve":
-        serve(args)
         return 0
     if args.command == "load":
         generate(args)

@@ -1,5 +1,6 @@
-"""``tiering-web serve`` as a real process on a loopback port: it answers, restarts the
-background worker when the worker dies, and leaves no process behind on SIGTERM."""
+"""``tiering-web serve`` as a real process on a loopback port: gunicorn answers (Django's
+development server only with ``--dev``), it restarts the background worker when the
+worker dies, and leaves no process behind on SIGTERM."""
 
 import os
 import signal
@@ -44,6 +45,11 @@ def answers(url: str) -> bool:
         return False
 
 
+def server_header(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.headers.get("Server", "")
+
+
 def workers(serve: subprocess.Popen) -> list[psutil.Process]:
     """The running db_worker children of ``serve``."""
     found = []
@@ -73,7 +79,15 @@ def test_serve_restarts_a_dead_worker_and_stops_everything_on_a_signal(
     }
     with log.open("wb") as out:
         serve = subprocess.Popen(
-            [sys.executable, "-m", "tiering_web", "serve", f"127.0.0.1:{port}"],
+            [
+                sys.executable,
+                "-m",
+                "tiering_web",
+                "serve",
+                "--workers",
+                "2",
+                f"127.0.0.1:{port}",
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -82,6 +96,7 @@ def test_serve_restarts_a_dead_worker_and_stops_everything_on_a_signal(
     try:
         login = f"http://127.0.0.1:{port}/login/"
         wait_for("answer", lambda: answers(login), serve, log)
+        assert server_header(f"http://127.0.0.1:{port}/healthz").startswith("gunicorn")
         [first] = wait_for("worker", lambda: workers(serve), serve, log)
 
         first.send_signal(signal.SIGKILL)
@@ -101,6 +116,32 @@ def test_serve_restarts_a_dead_worker_and_stops_everything_on_a_signal(
         assert alive == [], log.read_text()
         assert f"background worker (pid {second.pid}) stopped" in log.read_text()
         assert not answers(login)
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait()
+
+
+def test_serve_dev_runs_djangos_development_server(django_db_setup, tmp_path):
+    """Given `serve --dev --no-worker`, then Django's development server answers (its
+    Server header is WSGIServer's) and SIGTERM stops it cleanly."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "DATABASE_URL": database_url(), "TIERING_LOG_FILE": ""}
+    with log.open("wb") as out:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "tiering_web", "serve", "--dev", "--no-worker", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        health = f"http://127.0.0.1:{port}/healthz"
+        wait_for("answer", lambda: answers(health), serve, log)
+        assert server_header(health).startswith("WSGIServer")
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(PATIENCE) == 0, log.read_text()
     finally:
         if serve.poll() is None:
             os.killpg(serve.pid, signal.SIGKILL)

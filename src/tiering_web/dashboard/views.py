@@ -2,7 +2,7 @@ from pathlib import Path
 
 import plotly
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -59,6 +59,13 @@ def service_hub(request):
     """The pages that serve each tier (proposals, plans, notifications, SLAs), by role."""
     links = [(reverse(name), title, help_) for name, title, help_ in service_links(request.user)]
     return render(request, "dashboard/service_hub.html", {"links": links})
+
+
+@require_GET
+def healthz(request):
+    """Liveness for a load balancer or a monitor: the process answers (no login, no
+    query)."""
+    return JsonResponse({"ok": True})
 
 
 @require_GET

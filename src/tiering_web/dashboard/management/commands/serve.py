@@ -1,13 +1,20 @@
-"""``tiering-web serve``: the web server and the background worker together, for a demo
-or a single-machine installation (a production deployment runs a WSGI server and
-``tiering-web db_worker`` as two services instead).
+"""``tiering-web serve``: the web server and the background worker together, what the demo
+and a single-machine installation run (a larger deployment runs ``serve --no-worker`` and
+``tiering-web db_worker`` as two services).
 
-The web server is Django's own (``runserver`` without its reloader); the worker
+The web server is gunicorn, a production WSGI server: ``--workers`` processes (default
+``TIERING_WEB_WORKERS``, else two per core), each with ``--threads`` threads (default 4;
+a thread waits on the database, not on another request), no request timeout of its own
+(a synchronous evaluation of a million customers takes a minute), its access log off and
+its errors in the app's log. ``--dev`` runs Django's development server instead
+(``runserver`` without its reloader). The worker
 (``tiering-web db_worker``) is a child process that this command supervises: when it dies
 it is started again after a pause that doubles, from 1 to 30 seconds, while it keeps dying
 within a minute of starting, each exit and restart logged. SIGTERM or SIGINT (Ctrl-C) stop
-the web server and then the worker (SIGTERM, which lets it finish its task; SIGKILL after
-15 seconds), so no worker is left behind. The worker logs to its own file beside the
+the web server (gunicorn finishes the requests in progress) and then the worker (SIGTERM,
+which lets it finish its task; SIGKILL after 15 seconds), so no process is left behind;
+if the web server stops by itself (a port already taken), the worker is stopped too and
+``serve`` exits with the server's status. The worker logs to its own file beside the
 server's (``tiering-worker.log`` next to ``TIERING_LOG_FILE``), so that two processes
 never rotate one file.
 """
@@ -116,6 +123,40 @@ def worker_env() -> dict[str, str]:
     return env
 
 
+def default_workers() -> int:
+    """``TIERING_WEB_WORKERS``, else two web server processes per core."""
+    configured = os.environ.get("TIERING_WEB_WORKERS", "").strip()
+    return int(configured) if configured else 2 * (os.cpu_count() or 1)
+
+
+def gunicorn_command(addrport: str, workers: int, threads: int) -> list[str]:
+    """gunicorn serving the app on ``addrport`` (``host:port`` or a port)."""
+    bind = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "tiering_web.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "0",  # no request timeout: a synchronous evaluation may take minutes
+        "--graceful-timeout",
+        str(int(STOP_TIMEOUT)),
+        "--error-logfile",
+        "-",
+        "--log-level",
+        "warning",
+        "--no-control-socket",
+    ]
+
+
 class Command(BaseCommand):
     help = "Serve the app (default 127.0.0.1:8000) with a background worker beside it."
 
@@ -124,26 +165,62 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="do not start the background worker"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="web server processes (default TIERING_WEB_WORKERS, else 2 per core)",
+        )
+        parser.add_argument("--threads", type=int, default=4, help="threads per web server process")
+        parser.add_argument(
+            "--dev",
+            action="store_true",
+            help="Django's development server instead of gunicorn (one process)",
+        )
 
-    def handle(self, *args, addrport: str, no_worker: bool, **options):
+    def handle(self, *args, addrport: str, no_worker: bool, dev: bool, **options):
         previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         supervisor = None
+        web = None
+        status = 0
         try:
             if not no_worker:
                 supervisor = WorkerSupervisor(
                     [sys.executable, "-m", "tiering_web", "db_worker"], worker_env()
                 )
                 supervisor.start()
-            call_command("runserver", addrport, use_reloader=False)
+            if dev:
+                call_command("runserver", addrport, use_reloader=False)
+            else:
+                workers = options["workers"] or default_workers()
+                web = subprocess.Popen(gunicorn_command(addrport, workers, options["threads"]))
+                logger.info(
+                    "web server (gunicorn, pid %d) on %s: %d processes × %d threads",
+                    web.pid,
+                    addrport,
+                    workers,
+                    options["threads"],
+                )
+                status = web.wait()
+                logger.warning("web server (pid %d) exited with code %s", web.pid, status)
         except KeyboardInterrupt:
-            pass  # a signal before runserver was up
+            pass  # a signal: stop the web server, then the worker
         finally:
             # a second signal must not cut the worker's stopping short (and orphan it)
             for sig in previous:
                 signal.signal(sig, signal.SIG_IGN)
             try:
+                if web is not None and web.poll() is None:
+                    web.terminate()  # gunicorn: finish the requests in progress
+                    try:
+                        web.wait(timeout=STOP_TIMEOUT + 5)
+                    except subprocess.TimeoutExpired:
+                        web.kill()
+                        web.wait()
                 if supervisor is not None:
                     supervisor.stop()
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
+        if status:
+            raise SystemExit(status)
