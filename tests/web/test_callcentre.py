@@ -584,3 +584,13 @@ def test_the_customer_page_shows_priority_and_recent_calls(graded, manager, djan
     assert "139 1234 5678" in page.text and "abandoned" in page.text
     analyst = login(user(django_user_model, "zhao", Role.ANALYST)).get(url, **EN)
     assert "abandoned" in analyst.text and "139 1234 5678" not in analyst.text
+
+
+def test_a_number_longer_than_any_telephone_number_has_no_key():
+    """E.164 numbers have at most 15 digits: a longer "caller" (63 zeros, as a client
+    fuzzing the API sent) gives no key, so it is recorded unmatched instead of overflowing
+    the 32-character phone column (a 500 on PostgreSQL)."""
+    assert normalise_phone("0" * 63) == ""
+    assert normalise_phone("+" + "9" * 16) == ""
+    assert normalise_phone("+" + "9" * 15) == "9" * 15
+    assert normalise_phone("+1 415 555 0100") == "14155550100"

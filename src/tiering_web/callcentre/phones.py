@@ -17,7 +17,9 @@ the ``+``:
 * a number too short to hold an area code (a local 7–8 digit number, a service number
   such as 95588) is kept as its digits and matches only the same digits.
 
-Text without digits gives ``""``, which is never indexed.
+Text without digits gives ``""``, which is never indexed, and so does a key of more than
+15 digits (E.164's longest number): no caller ID carries one, and the phone columns hold
+keys of up to 32 characters (a 63-digit "caller" was a 500 on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _GROUPS = re.compile(r"\d+")
 #: A national number with its trunk 0: 0 + area code (2–3 digits) + 7–8 digits.
 _LONGEST_NATIONAL = 12
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+#: The longest telephone number in international form (ITU-T E.164).
+LONGEST_KEY = 15
 
 
 def _national(digits: str) -> str:
@@ -47,6 +51,11 @@ def _national(digits: str) -> str:
 def normalise_phone(raw: Any) -> str:
     """The canonical key of a telephone number (see the module's rules); "" when there is
     none."""
+    key = _key(raw)
+    return key if len(key) <= LONGEST_KEY else ""
+
+
+def _key(raw: Any) -> str:
     if raw is None:
         return ""
     text = unicodedata.normalize("NFKC", str(raw)).strip()
