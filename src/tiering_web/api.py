@@ -246,3 +246,5 @@ api.add_router("/evaluations/", evaluations_router)
 api.add_router("/overrides/", overrides_router)
 api.add_router("", "tiering_web.callcentre.api.router")  # /priority, /calls
 api.add_router("/policies", "tiering_web.policies.api.router")
+api.add_router("/tasks/", "tiering_web.accountwork.api.tasks_router")
+api.add_router("/proposals/", "tiering_web.accountwork.api.proposals_router")

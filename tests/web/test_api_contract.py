@@ -193,3 +193,31 @@ def test_the_schema_documents_each_operations_errors():
                 if code.startswith("4"):
                     content = response["content"]["application/json"]["schema"]
                     assert content == {"$ref": "#/components/schemas/ErrorOut"}, where
+
+
+def test_no_two_api_schemas_share_a_name():
+    """OpenAPI components are keyed by name: two request or response schemas of the same
+    name (or two enums) would silently overwrite each other in /api/openapi.json, as the
+    rule sets' and the policies' VersionOut once did."""
+    import enum
+
+    from ninja import Schema
+
+    import tiering_web.api  # noqa: F401  (imports every router)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [c for c in subclasses(Schema) if c.__module__.startswith("tiering_web.")]
+    names = [c.__name__ for c in ours]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    used = set()
+    for schema in ours:
+        for field in schema.model_fields.values():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, enum.Enum):
+                used.add(kind)
+    enum_names = [e.__name__ for e in used]
+    assert len(enum_names) == len(set(enum_names)), enum_names
