@@ -248,3 +248,5 @@ api.add_router("", "tiering_web.callcentre.api.router")  # /priority, /calls
 api.add_router("/policies", "tiering_web.policies.api.router")
 api.add_router("/tasks/", "tiering_web.accountwork.api.tasks_router")
 api.add_router("/proposals/", "tiering_web.accountwork.api.proposals_router")
+api.add_router("/plans/", "tiering_web.accountwork.api.plans_router")
+api.add_router("/capacities/", "tiering_web.accountwork.api.capacities_router")

@@ -153,3 +153,49 @@ def test_managers_decide_proposals_within_capacity(staff, customers, version):
     assert [p["customer"] for p in accepted] == ["C2"]
     again = client.post(url, {"accept": False, "reason": "改主意"}, content_type=JSON)
     assert again.status_code == 409
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plans_and_capacities_for_managers_only(staff, customers, version):
+    """Given the primary rule set, when a manager saves a revisit plan and li's capacity
+    through the API, then both are listed (audited), li's load counts the customers li
+    owns per current tier; a tier the rule set lacks is a 409 naming the field, an
+    unknown rule set a 404, and an account manager gets a 403 everywhere."""
+    manager, li = staff[Role.MANAGER], staff[Role.ACCOUNT_MANAGER]
+    do_set_primary(manager, version.ruleset, "test")
+    publish_evaluation(manager, run_evaluation(manager, version, AS_OF, lang="en"))
+    do_transfer_owner(manager, customers["C1"], li, "owner")
+    client = api(manager)
+    plan = {"ruleset": version.ruleset.pk, "tier": "A", "kind": "visit", "every_days": 30}
+    saved = client.post("/api/plans/", {**plan, "reason": "A 每月拜访"}, content_type=JSON)
+    assert saved.status_code == 200, saved.content
+    assert (saved.json()["tier"], saved.json()["every_days"]) == ("A", 30)
+    assert [p["kind"] for p in client.get("/api/plans/").json()] == ["visit"]
+    wrong = client.post("/api/plans/", {**plan, "tier": "Z", "reason": "x"}, content_type=JSON)
+    assert wrong.status_code == 409 and wrong.json()["errors"][0]["field"] == "tier"
+    missing = client.post("/api/plans/", {**plan, "ruleset": 999, "reason": "x"}, content_type=JSON)
+    assert missing.status_code == 404
+
+    body = {"seniority": 3, "capacity": {"A": 2, "B": 5}, "reason": "资深"}
+    put = client.put(f"/api/capacities/{li.username}", body, content_type=JSON)
+    assert put.status_code == 200, put.content
+    assert put.json() == {
+        "username": li.username,
+        "name": li.username,
+        "seniority": 3,
+        "capacity": {"A": 2, "B": 5},
+        "load": {"A": 1},
+    }
+    listed = {row["username"]: row for row in client.get("/api/capacities/").json()}
+    assert listed[li.username]["capacity"] == {"A": 2, "B": 5}
+    bad = client.put(
+        f"/api/capacities/{li.username}", {**body, "capacity": {"Z": 1}}, content_type=JSON
+    )
+    assert bad.status_code == 409 and bad.json()["errors"][0]["field"] == "capacity"
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"accountwork.plan.save", "accountwork.profile.save"} <= actions
+
+    am = api(li)
+    assert am.get("/api/plans/").status_code == 403
+    assert am.get("/api/capacities/").status_code == 403
+    assert am.put(f"/api/capacities/{li.username}", body, content_type=JSON).status_code == 403

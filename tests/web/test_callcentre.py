@@ -423,6 +423,20 @@ def test_sla_report_per_tier_against_the_policy(graded, manager, django_user_mod
     assert "呼叫中心服务水平" in chinese.text and "90% 在 20 秒内接听" in chinese.text
     assert "未达标" in chinese.text and "24 小时内" in chinese.text
 
+    # the same report over the API
+    report = bearer(manager).get(
+        "/api/callcentre/sla", {"start": "2026-10-01", "end": "2026-10-31"}
+    )
+    assert report.status_code == 200, report.content
+    by_tier = {row["tier"]: row for row in report.json()["rows"]}
+    assert list(by_tier) == ["A", "B", "C", ""]
+    assert (by_tier["A"]["within_share"], by_tier["A"]["met"]) == (0.9, True)
+    assert (by_tier["B"]["callback_share"], by_tier["B"]["met"]) == (0.75, False)
+    backwards = bearer(manager).get(
+        "/api/callcentre/sla", {"start": "2026-11-01", "end": "2026-10-01"}
+    )
+    assert backwards.status_code == 409 and backwards.json()["errors"][0]["field"] == "start"
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
@@ -435,11 +449,13 @@ def test_sla_report_per_tier_against_the_policy(graded, manager, django_user_mod
     ],
 )
 def test_who_sees_the_sla_report(django_user_model, role, status):
-    """Given each role, when they open the SLA report and its export, then administrators,
-    managers and analysts may, account managers may not."""
-    client = login(user(django_user_model, role, role))
+    """Given each role, when they open the SLA report, its export or its API, then
+    administrators, managers and analysts may, account managers may not."""
+    who = user(django_user_model, role, role)
+    client = login(who)
     assert client.get(reverse("callcentre_sla")).status_code == status
     assert client.get(reverse("callcentre_sla"), {"format": "csv"}).status_code == status
+    assert bearer(who).get("/api/callcentre/sla").status_code == status
 
 
 @pytest.mark.django_db

@@ -9,11 +9,14 @@ pages' role rules and their services (so every write is audited the same way).
 - ``GET /api/proposals/`` lists assignment proposals (``status``, default ``proposed``)
   and ``POST /api/proposals/{id}/decide`` accepts or rejects one with a reason, within
   the new owner's capacity: administrators and managers.
+- ``GET/POST /api/plans/`` the revisit plans, ``GET /api/capacities/`` and
+  ``PUT /api/capacities/{username}`` the account managers' seniority, capacity per tier
+  and load: administrators and managers.
 """
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -22,16 +25,32 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
+from tiering_web.accounts.models import User
 from tiering_web.accounts.permissions import (
     can_complete_task,
     can_plan_account_work,
     has_task_list,
     visible_customers,
 )
-from tiering_web.accountwork.models import AssignmentProposal, Task
-from tiering_web.accountwork.services import complete_task, decide_proposal, week_end
-from tiering_web.apischema import InSchema, PathId, QuerySchema, refusals
+from tiering_web.accountwork.models import (
+    AssignmentProposal,
+    ManagerProfile,
+    RevisitPlan,
+    Task,
+    TaskKind,
+)
+from tiering_web.accountwork.services import (
+    complete_task,
+    decide_proposal,
+    do_save_manager_profile,
+    do_save_revisit_plan,
+    load_by_owner,
+    possible_owners,
+    week_end,
+)
+from tiering_web.apischema import Date, Id, InSchema, PathId, QuerySchema, refusals
 from tiering_web.paging import Paging
+from tiering_web.rulesets.models import RuleSet
 
 tasks_router = Router(tags=["revisit tasks"])
 proposals_router = Router(tags=["assignment proposals"])
@@ -214,3 +233,119 @@ def decide(request, proposal_id: PathId, payload: DecideIn):
     proposal = get_object_or_404(AssignmentProposal, pk=proposal_id)
     decide_proposal(request.auth, proposal, payload.accept, payload.reason)
     return _proposals().get(pk=proposal.pk)
+
+
+# --------------------------------------------------------------------------- plans
+
+plans_router = Router(tags=["revisit plans"])
+capacities_router = Router(tags=["capacities"])
+
+TaskKindValue = Literal[tuple(TaskKind.values)]  # type: ignore[valid-type]
+
+
+class PlanOut(Schema):
+    id: int
+    ruleset_id: int
+    ruleset: str
+    tier: str
+    kind: str
+    every_days: int | None = Field(description="null: the tier policy's revisit interval")
+    starts_on: dt.date
+    active: bool
+
+    @staticmethod
+    def resolve_ruleset(obj):
+        return obj.ruleset.name
+
+
+class PlanIn(InSchema):
+    ruleset: Id = Field(description="the rule set's id")
+    tier: str = Field(min_length=1, max_length=50)
+    kind: TaskKindValue
+    every_days: int | None = Field(
+        None, ge=1, le=3650, description="null: the tier policy's revisit interval"
+    )
+    starts_on: Date | None = Field(None, description="default today (a new plan)")
+    active: bool = True
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@plans_router.get("/", response={200: list[PlanOut], **refusals(403)})
+def list_plans(request):
+    """Every revisit plan, by rule set, tier and kind (administrators and managers)."""
+    _planner(request.auth)
+    return list(RevisitPlan.objects.select_related("ruleset"))
+
+
+@plans_router.post("/", response={200: PlanOut, **refusals(403, 404, 409)})
+def save_plan(request, payload: PlanIn):
+    """Create or change the plan of one kind of revisit for a tier (409 for a tier the
+    rule set does not have)."""
+    _planner(request.auth)
+    ruleset = get_object_or_404(RuleSet, pk=payload.ruleset)
+    plan = do_save_revisit_plan(
+        request.auth,
+        ruleset,
+        payload.tier,
+        payload.kind,
+        payload.every_days,
+        payload.reason,
+        starts_on=payload.starts_on,
+        active=payload.active,
+    )
+    return RevisitPlan.objects.select_related("ruleset").get(pk=plan.pk)
+
+
+# --------------------------------------------------------------------------- capacities
+
+
+class CapacityOut(Schema):
+    username: str
+    name: str
+    seniority: int = Field(description="higher is more senior")
+    capacity: dict[str, int] = Field(
+        description="customers per tier of the primary rule set; a tier not named (or 0) "
+        "is one the manager is not given"
+    )
+    load: dict[str, int] = Field(description="customers owned now per current tier")
+
+
+class CapacityIn(InSchema):
+    seniority: int = Field(ge=0, le=99)
+    capacity: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _capacity_out(user, profile: ManagerProfile | None, loads) -> dict:
+    return {
+        "username": user.username,
+        "name": user.get_full_name() or user.username,
+        "seniority": profile.seniority if profile else 1,
+        "capacity": {t: int(n or 0) for t, n in (profile.capacity if profile else {}).items()},
+        "load": dict(loads.get(user.pk, {})),
+    }
+
+
+@capacities_router.get("/", response={200: list[CapacityOut], **refusals(403)})
+def list_capacities(request):
+    """Each possible owner's seniority, capacity and current load under the primary rule
+    set (administrators and managers)."""
+    _planner(request.auth)
+    loads = load_by_owner(RuleSet.objects.filter(is_primary=True).first())
+    people = possible_owners().select_related("manager_profile").order_by("username")
+    return [_capacity_out(u, getattr(u, "manager_profile", None), loads) for u in people]
+
+
+@capacities_router.put("/{username}", response={200: CapacityOut, **refusals(403, 409)})
+def save_capacity(request, username: str, payload: CapacityIn):
+    """Set an account manager's seniority and capacity per tier (409 for a tier the
+    primary rule set does not have, or a user who may not own customers)."""
+    _planner(request.auth)
+    if "\x00" in username:
+        raise Http404
+    user = get_object_or_404(User, username=username)
+    profile = do_save_manager_profile(
+        request.auth, user, payload.seniority, payload.capacity, payload.reason
+    )
+    loads = load_by_owner(RuleSet.objects.filter(is_primary=True).first())
+    return _capacity_out(user, profile, loads)

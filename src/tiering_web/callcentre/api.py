@@ -17,20 +17,31 @@ Measured with bench/priority.py: p99 under 6 ms at 500 requests per second on th
 development machine (bench/README.md).
 
 ``POST /api/calls`` (administrators and managers) records a batch of calls, all or none.
+``GET /api/callcentre/sla?start=…&end=…`` (administrators, managers, analysts) is the SLA
+report of the page: per tier, the calls of the period against the targets in force.
 """
 
-from django.core.exceptions import PermissionDenied
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja import Status as Response
 
-from tiering_web.accounts.permissions import can_query_priority, can_record_calls
-from tiering_web.apischema import DateTime, InSchema, QuerySchema, refusals
+from tiering_web.accounts.permissions import (
+    can_query_priority,
+    can_record_calls,
+    can_view_sla,
+)
+from tiering_web.apischema import Date, DateTime, InSchema, QuerySchema, refusals
+from tiering_web.callcentre.forms import SlaPeriodForm
 from tiering_web.callcentre.services import (
     CallsRejected,
     do_record_calls,
     priority_for_customer,
     priority_for_phone,
+    sla_report,
 )
 from tiering_web.callcentre.tokens import CachedTokenAuth
 
@@ -118,3 +129,52 @@ def record_calls(request, payload: CallsIn):
         errors = [{"field": f"calls[{i.row}].{i.field}", "message": i.message} for i in e.issues]
         return Response(409, {"detail": "invalid data", "errors": errors})
     return Response(201, {"recorded": len(made), "matched": sum(1 for c in made if c.customer_id)})
+
+
+class SlaRowOut(Schema):
+    tier: str = Field(description='"" for calls of no tier (unknown callers)')
+    calls: int
+    answered: int
+    within: int = Field(description="answered within the tier's answer target")
+    within_share: float | None = Field(description="of all calls; null without a target")
+    abandoned: int
+    callbacks_due: int
+    callbacks_in_time: int
+    callback_share: float | None
+    answer_seconds: int | None
+    answer_share: Decimal | None = Field(description="the target share, e.g. 0.800")
+    callback_hours: int | None
+    met: bool | None = Field(description="the answer target reached; null without one")
+
+
+class SlaOut(Schema):
+    start: dt.date
+    end: dt.date
+    rows: list[SlaRowOut]
+
+
+class SlaQuery(QuerySchema):
+    start: Date | None = Field(None, description="first day (default 29 days before end)")
+    end: Date | None = Field(None, description="last day, included (default today)")
+
+
+@router.get("/callcentre/sla", response={200: SlaOut, **refusals(403, 409)}, summary="SLA report")
+def sla(request, query: Query[SlaQuery]):
+    """Per tier of the primary rule set, the calls of a period (at most a year) against
+    the answer and callback targets in force, as the SLA page shows them (administrators,
+    managers, analysts). 409 when the start is after the end or the period too long."""
+    if not can_view_sla(request.auth):
+        raise PermissionDenied("you may not read the SLA report")
+    data = {k: v.isoformat() for k, v in (("start", query.start), ("end", query.end)) if v}
+    form = SlaPeriodForm(data)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    start, end = form.period()
+    rows = [
+        {
+            **{f: getattr(r, f) for f in SlaRowOut.model_fields if f != "met"},
+            "met": r.met,
+        }
+        for r in sla_report(start, end)
+    ]
+    return {"start": start, "end": end, "rows": rows}
