@@ -80,10 +80,13 @@ class QuerySchema(Schema):
 
 
 class InSchema(QuerySchema):
-    """A request body: as :class:`QuerySchema`, and an unknown property is refused
-    (``additionalProperties: false``)."""
+    """A request body: as :class:`QuerySchema`, an unknown property is refused
+    (``additionalProperties: false``), and JSON types are taken as the schema names them
+    (strict): ``true`` is no integer, ``1`` no boolean, ``"3"`` no number. (Enumerations
+    are therefore written as ``Literal`` values, not enum classes, which strict validation
+    of parsed JSON would refuse.)"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _decimal(digits: int, places: int, *, positive: bool, what: str):

@@ -138,6 +138,11 @@ class ContactIn(InSchema):
 DimensionValue = str | int | float | bool | None
 
 
+def _choice(choices):
+    """One of a model field's choices, or "" (not known)."""
+    return Literal[(*choices.values, "")]
+
+
 class CustomerIn(InSchema):
     """The writable fields; on update only those sent change. ``owner`` is a username
     (null: no account manager); send ``""`` to clear a text (null is refused where the
@@ -146,19 +151,19 @@ class CustomerIn(InSchema):
     code: str = Field(None, min_length=1, max_length=CODE_MAX_LENGTH)
     name: str = Field(None, min_length=1, max_length=200)
     industry: str = Field(None, max_length=100)
-    size: Size | Literal[""] = None
-    nature: Nature | Literal[""] = None
+    size: _choice(Size) = None
+    nature: _choice(Nature) = None
     business_mode: str = Field(None, max_length=100)
-    needs_type: NeedsType | Literal[""] = None
-    complexity: Complexity | Literal[""] = None
-    influence: Influence | Literal[""] = None
-    closeness: Closeness | Literal[""] = None
+    needs_type: _choice(NeedsType) = None
+    complexity: _choice(Complexity) = None
+    influence: _choice(Influence) = None
+    closeness: _choice(Closeness) = None
     dimensions: dict[str, DimensionValue] = None
     owner: str | None = None
     contacts: list[ContactIn] = None
     credit_rating: str = Field(None, max_length=20)
     price_coefficient: Coefficient = None
-    status: Status = None
+    status: Literal[tuple(Status.values)] = None  # type: ignore[valid-type]
     expected_close: Date | None = None
     notes: str = None
     reason: str = ""

@@ -16,7 +16,11 @@ from django.utils import timezone
 from tiering_web.audit.services import record
 from tiering_web.customers import domain
 from tiering_web.customers.models import Customer, Transaction
-from tiering_web.customers.signals import customer_deactivated, customer_reactivated
+from tiering_web.customers.signals import (
+    customer_deactivated,
+    customer_reactivated,
+    customer_updated,
+)
 
 #: Fields a caller may not set through the services.
 _PROTECTED = frozenset({"id", "created_at", "updated_at"})
@@ -81,6 +85,7 @@ def do_update_customer(actor, customer: Customer, changes: dict[str, Any], reaso
     with transaction.atomic():
         customer.save(update_fields=[*changed, "updated_at"])
         record(actor, "customer.update", customer, reason, changes=changed)
+        customer_updated.send(sender=Customer, customer=customer, actor=actor, fields=list(changed))
         if "owner" in changed:
             # the ownership history (and the open tasks) follow, whoever changed it
             from tiering_web.accountwork.models import OwnershipChange

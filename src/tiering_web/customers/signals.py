@@ -1,4 +1,8 @@
-"""Signals other apps listen to when a customer is deactivated or reactivated.
+"""Signals other apps listen to when a customer is changed, deactivated or reactivated.
+
+``customer_updated(sender=Customer, customer=..., actor=..., fields=[...])`` is sent
+inside :func:`.services.do_update_customer`'s transaction once the changed ``fields`` are
+saved (notifications queue the ``customer.updated`` event for integrations).
 
 ``customer_deactivated(sender=Customer, customer=..., actor=..., reason=...)`` and
 ``customer_reactivated(...)`` are sent inside the service's transaction
@@ -10,5 +14,6 @@ failure undoes the whole change."""
 
 from django.dispatch import Signal
 
+customer_updated = Signal()
 customer_deactivated = Signal()
 customer_reactivated = Signal()

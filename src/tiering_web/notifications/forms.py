@@ -2,7 +2,14 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from tiering_web.notifications.models import Channel, Kind, Language, Message, WebhookEndpoint
+from tiering_web.notifications.models import (
+    EVENTS,
+    Channel,
+    Kind,
+    Language,
+    Message,
+    WebhookEndpoint,
+)
 
 
 class OutboxFilterForm(forms.Form):
@@ -50,13 +57,20 @@ class EndpointForm(forms.Form):
         label=_("Signing secret"), max_length=200, widget=forms.PasswordInput(render_value=False)
     )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    events = forms.MultipleChoiceField(
+        label=_("Events (integrations)"),
+        required=False,
+        choices=[(e, e) for e in EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What an integration endpoint is told of."),
+    )
     reason = forms.CharField(label=_("Reason"), max_length=2000)
 
     def __init__(self, *args, endpoint: WebhookEndpoint | None = None, **kwargs):
         if endpoint is not None:
             kwargs.setdefault(
                 "initial",
-                {n: getattr(endpoint, n) for n in ("name", "purpose", "url", "active")},
+                {n: getattr(endpoint, n) for n in ("name", "purpose", "url", "active", "events")},
             )
         super().__init__(*args, **kwargs)
         if endpoint is not None:
@@ -64,7 +78,9 @@ class EndpointForm(forms.Form):
             self.fields["secret"].help_text = _("Leave empty to keep the current secret.")
 
     def endpoint_data(self) -> dict:
-        data = {name: self.cleaned_data[name] for name in ("name", "purpose", "url", "active")}
+        data = {
+            name: self.cleaned_data[name] for name in ("name", "purpose", "url", "active", "events")
+        }
         if self.cleaned_data.get("secret"):
             data["secret"] = self.cleaned_data["secret"]
         return data

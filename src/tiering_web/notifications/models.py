@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     WARNING = "warning", _("Warning before an evaluation")
     DIGEST = "digest", _("Account manager's digest")
     ALERT = "alert", _("Internal alert")
+    EVENT = "event", _("Integration event")
 
 
 class Language(models.TextChoices):
@@ -39,9 +40,14 @@ class Language(models.TextChoices):
     EN = "en", _("English")
 
 
+#: The events an integration endpoint may subscribe to (see :mod:`.events`).
+EVENTS = ("tier.changed", "evaluation.published", "customer.updated")
+
+
 class WebhookEndpoint(models.Model):
-    """Where webhook messages go: the company's SMS gateway (customer messages by SMS) or
-    an internal alert receiver (a chat bot, a ticket system).
+    """Where webhook messages go: the company's SMS gateway (customer messages by SMS), an
+    internal alert receiver (a chat bot, a ticket system), or another system told of
+    ``events`` (a CRM, a loyalty or marketing tool: :mod:`.events`).
 
     Each request is signed: ``X-Tiering-Signature: sha256=<hex>`` is the HMAC-SHA256 with
     ``secret`` of ``<X-Tiering-Timestamp>.<body>``; ``Idempotency-Key`` is the same on
@@ -50,12 +56,15 @@ class WebhookEndpoint(models.Model):
     class Purpose(models.TextChoices):
         SMS = "sms", _("SMS to customers")
         ALERT = "alert", _("Internal alerts")
+        INTEGRATION = "integration", _("Integration (events)")
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
     url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(_("signing secret"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
+    #: for an integration: the names in :data:`EVENTS` it is told of
+    events = models.JSONField(_("events"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -4,7 +4,7 @@ import logging
 
 from django.dispatch import receiver
 
-from tiering_web.customers.signals import customer_deactivated
+from tiering_web.customers.signals import customer_deactivated, customer_updated
 from tiering_web.evaluations.signals import evaluation_published, evaluation_withdrawn
 
 logger = logging.getLogger(__name__)
@@ -39,3 +39,12 @@ def on_customer_deactivated(sender, customer, **kwargs):
     from tiering_web.notifications.services import hold_messages_of
 
     return {"messages_cancelled": hold_messages_of(customer)}
+
+
+@receiver(customer_updated, dispatch_uid="notifications.customer_updated")
+def on_customer_updated(sender, customer, fields, actor=None, **kwargs):
+    """Tell the integrations subscribed to ``customer.updated`` (queued inside the
+    update's transaction: no event for a change rolled back)."""
+    from tiering_web.notifications import events
+
+    events.queue(events.customer_updated_events(customer, fields, actor))

@@ -52,7 +52,8 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tiering_web.notifications.models import Channel, Message, Preference
+from tiering_web.notifications import events
+from tiering_web.notifications.models import Channel, Kind, Message, Preference
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,10 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def webhook_body(message: Message) -> bytes:
-    """The JSON a webhook receives; the same bytes on every attempt of the message."""
+    """The JSON a webhook receives; the same bytes on every attempt of the message (an
+    integration event: :func:`.events.payload`)."""
+    if message.kind == Kind.EVENT:
+        return json.dumps(events.payload(message), ensure_ascii=False, sort_keys=True).encode()
     payload = {
         "idempotency_key": message.idempotency_key,
         "kind": message.kind,

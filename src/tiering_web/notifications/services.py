@@ -43,6 +43,7 @@ from tiering_web.dashboard.templatetags.tiering_format import money
 from tiering_web.evaluations.models import Evaluation, EvaluationResult, Schedule
 from tiering_web.notifications import wording
 from tiering_web.notifications.models import (
+    EVENTS,
     Channel,
     Kind,
     Language,
@@ -728,7 +729,7 @@ def do_reset_template(actor, template: MessageTemplate, reason: str) -> None:
         template.delete()
 
 
-ENDPOINT_FIELDS = ("name", "purpose", "url", "secret", "active")
+ENDPOINT_FIELDS = ("name", "purpose", "url", "secret", "active", "events")
 
 
 def do_save_endpoint(
@@ -749,6 +750,16 @@ def do_save_endpoint(
         endpoint.full_clean()
     except ValidationError as error:
         errors.update(error.error_dict)
+    if endpoint.purpose != WebhookEndpoint.Purpose.INTEGRATION:
+        endpoint.events = []
+    elif not endpoint.events or set(endpoint.events) - set(EVENTS):
+        errors["events"] = [
+            ValidationError(
+                _("Choose the events this integration is told of: %(events)s.")
+                % {"events": ", ".join(EVENTS)},
+                code="events",
+            )
+        ]
     if not (reason or "").strip():
         errors["reason"] = [ValidationError(_("A reason is required."), code="required")]
     if errors:

@@ -10,7 +10,7 @@ retries whose back-off has passed.
 from django_tasks import task
 
 from tiering_web.evaluations.models import Evaluation
-from tiering_web.notifications import sending, services
+from tiering_web.notifications import events, sending, services
 
 
 @task()
@@ -21,9 +21,15 @@ def send_due_messages() -> dict:
 
 @task()
 def queue_publication_messages(evaluation_id: int) -> dict:
-    """Queue the messages of a published evaluation (then the sending is enqueued)."""
+    """Queue the messages of a published evaluation and its events for integrations (then
+    the sending is enqueued)."""
     evaluation = Evaluation.objects.filter(pk=evaluation_id).first()
     if evaluation is None:
         return {"queued": 0}
     outcome = services.queue_publication(evaluation)
-    return {"queued": outcome.queued, "existing": outcome.existing, "skipped": len(outcome.skipped)}
+    return {
+        "queued": outcome.queued,
+        "existing": outcome.existing,
+        "skipped": len(outcome.skipped),
+        "events": events.queue_publication_events(evaluation),
+    }

@@ -96,7 +96,8 @@ def notification_templates(request):
     saved = {(t.kind, t.language, t.channel): t for t in MessageTemplate.objects.all()}
     rows = []
     for kind, label in Kind.choices:
-        for channel in wording.CHANNELS[kind]:
+        # integration events are data, not worded messages: no template
+        for channel in wording.CHANNELS.get(kind, ()):
             for language, language_label in Language.choices:
                 key = (kind, language, channel)
                 template = saved.get(key)
