@@ -183,3 +183,30 @@ def test_an_integration_endpoint_needs_its_events(company):
         assert "events" in refused.value.message_dict
     sms = do_save_endpoint(admin, None, {**data, "purpose": "sms", "events": ALL}, "r")
     assert WebhookEndpoint.objects.get(pk=sms.pk).events == []
+
+
+def test_an_administrator_subscribes_an_integration_on_the_page(company):
+    """On the webhooks page an administrator adds an integration with two events: it is
+    saved with them and listed with its events."""
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(company["staff"][Role.ADMINISTRATOR])
+    url = reverse("notification_endpoints")
+    form = {
+        "name": "CRM 纷享销客",
+        "purpose": "integration",
+        "url": "https://crm.example.com/hooks/tiering",
+        "secret": "s3cret",
+        "active": "on",
+        "events": ["tier.changed", "evaluation.published"],
+        "reason": "通知 CRM 等级变化",
+    }
+    assert client.post(url, form).status_code == 302
+    endpoint = WebhookEndpoint.objects.get(name="CRM 纷享销客")
+    assert endpoint.events == ["tier.changed", "evaluation.published"]
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "tier.changed, evaluation.published" in page.text and "系统集成（事件）" in page.text
+    refused = client.post(url, {**form, "name": "空", "events": []}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200 and "Choose the events" in refused.text
