@@ -23,7 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, get_args
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from ninja import Path, Schema
 from pydantic import (
@@ -65,6 +66,34 @@ def _checked_elsewhere(annotation: Any) -> bool:
     return any(_checked_elsewhere(arg) for arg in get_args(annotation))
 
 
+def _whole(annotation: Any, value: Any) -> Any:
+    """``value`` with the whole floats where ``annotation`` wants an integer made ints
+    (``3.0`` is an integer to JSON Schema; strict validation alone would refuse it), inside
+    optional values, lists and dicts too; ``true`` stays a boolean, which an integer
+    refuses."""
+    if isinstance(value, float) and value.is_integer() and _wants_int(annotation):
+        return int(value)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _whole(args[0], value)
+    if origin is dict and isinstance(value, dict) and len(args) == 2:
+        return {k: _whole(args[1], v) for k, v in value.items()}
+    if origin is list and isinstance(value, list) and args:
+        return [_whole(args[0], v) for v in value]
+    return value
+
+
+def _wants_int(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _wants_int(args[0])
+    if origin in (Union, UnionType):
+        return float not in args and any(_wants_int(a) for a in args)
+    return False
+
+
 class QuerySchema(Schema):
     """Query parameters: no NUL character in any text (:func:`tiering_web.api.document_errors`
     writes :data:`NO_NUL` into the schema of its strings), each error naming the field.
@@ -74,7 +103,10 @@ class QuerySchema(Schema):
     @classmethod
     def _refuse_nul(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        if field is not None and _checked_elsewhere(field.annotation):
+        if field is None:
+            return value
+        value = _whole(field.annotation, value)
+        if _checked_elsewhere(field.annotation):
             return value
         return _no_nul(value)
 
