@@ -5,6 +5,7 @@ mid-delivery; nothing lost, nothing accepted twice."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from tiering_web.evaluations.services import withdraw_evaluation
 from tiering_web.notifications import events, sending
 from tiering_web.notifications.models import Kind, Message, WebhookEndpoint
 from tiering_web.notifications.services import do_save_endpoint
+from tiering_web.notifications.tasks import send_due_messages
 
 from .test_notifications import (  # noqa: F401  (fixtures)
     SECRET,
@@ -26,7 +28,7 @@ from .test_notifications import (  # noqa: F401  (fixtures)
     publish_q4,
     staff,
 )
-from .worker import run_worker
+from .worker import run_worker, start_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,6 +128,44 @@ def test_a_worker_that_dies_mid_delivery_loses_no_event_and_none_is_accepted_twi
     assert sending.send_due(now=t0 + dt.timedelta(days=1)).claimed == 0
     assert len(gateway.requests) == 7 and len(gateway.accepted) == 4
     assert sending._finish(claimed[0], token, status=Message.Status.FAILED) is False
+
+
+def test_a_worker_process_killed_mid_delivery_is_replaced_without_loss_or_duplicate(
+    company, gateway, crm
+):
+    """Given a real worker process (db_worker) delivering an event to a CRM that holds the
+    request, when the process is killed with SIGKILL mid-delivery, then the event stays
+    claimed until its lease expires and the next run delivers it with the same key; the
+    CRM keeps it once."""
+    manager = company["staff"][Role.MANAGER]
+    do_update_customer(manager, Customer.objects.get(code="C2"), {"status": "dormant"}, "x")
+    [message] = Message.objects.filter(kind=Kind.EVENT)
+    send_due_messages.enqueue()
+    gateway.hold = True
+    worker = start_worker()
+    try:
+        assert gateway.started.wait(60), worker.stderr.read().decode() if worker.poll() else ""
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(30)
+        worker.stderr.close()
+    gateway.hold = False
+    gateway.release.set()
+    assert worker.returncode == -signal.SIGKILL
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.SENDING, 1)
+
+    assert sending.send_due().claimed == 0  # the lease still holds
+    outcome = sending.send_due(now=timezone.now() + sending.LEASE + dt.timedelta(seconds=1))
+    message.refresh_from_db()
+    assert outcome.sent == 1 and message.status == Message.Status.SENT
+    keys = [r["key"] for r in gateway.requests]
+    assert keys == [message.idempotency_key] * len(keys) and 1 <= len(keys) <= 2
+    assert list(gateway.accepted) == [message.idempotency_key]
+    assert sending.send_due(now=timezone.now() + dt.timedelta(days=1)).claimed == 0
 
 
 def test_a_withdrawn_publication_withdraws_its_events_not_sent(company, gateway, crm):

@@ -125,10 +125,15 @@ def smtp(settings):
 
 class Gateway:
     """The company's gateway as the webhook receiver should be: checks the HMAC and the
-    timestamp, answers 500 ``fail`` times first, keeps each Idempotency-Key once."""
+    timestamp, answers 500 ``fail`` times first, keeps each Idempotency-Key once; with
+    ``hold``, it takes a request in (``started``) and answers only once ``release`` is set
+    (a sender can be killed mid-delivery)."""
 
     def __init__(self):
         self.fail = 0
+        self.hold = False
+        self.started = threading.Event()
+        self.release = threading.Event()
         self.requests: list[dict] = []
         self.accepted: dict[str, dict] = {}
         self.bad_signatures = 0
@@ -147,6 +152,9 @@ def _handler(gateway: Gateway):
                 ).hexdigest()
             )
             key = self.headers["Idempotency-Key"]
+            if gateway.hold:
+                gateway.started.set()
+                gateway.release.wait(60)
             with gateway.lock:
                 gateway.requests.append({"key": key, "body": json.loads(body)})
                 if not hmac.compare_digest(expected, self.headers["X-Tiering-Signature"]):
@@ -179,6 +187,7 @@ def gateway():
     try:
         yield state
     finally:
+        state.release.set()
         server.shutdown()
         server.server_close()
         thread.join(5)
