@@ -28,7 +28,7 @@ from .test_notifications import (  # noqa: F401  (fixtures)
     publish_q4,
     staff,
 )
-from .worker import run_worker, start_worker
+from .worker import kill_mid_send, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -142,19 +142,10 @@ def test_a_worker_process_killed_mid_delivery_is_replaced_without_loss_or_duplic
     [message] = Message.objects.filter(kind=Kind.EVENT)
     send_due_messages.enqueue()
     gateway.hold = True
-    worker = start_worker()
-    try:
-        assert gateway.started.wait(60), worker.stderr.read().decode() if worker.poll() else ""
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(30)
-        worker.stderr.close()
+    status = kill_mid_send(gateway.started)
     gateway.hold = False
     gateway.release.set()
-    assert worker.returncode == -signal.SIGKILL
+    assert status == -signal.SIGKILL
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Message.Status.SENDING, 1)
 

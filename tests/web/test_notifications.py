@@ -50,7 +50,7 @@ from tiering_web.policies.services import do_save_policy_version
 from tiering_web.rulesets.services import do_set_primary
 
 from .conftest import AS_OF, NEXT_QUARTER, approve_policies
-from .worker import run_worker, start_worker
+from .worker import kill_mid_send, run_worker
 
 # the engine reads through its own connection, which sees committed rows only; the
 # subprocess worker too
@@ -555,23 +555,15 @@ def test_a_worker_process_killed_mid_send_is_replaced_without_loss_or_duplicate(
     message = mail(company["customers"]["C1"])
     send_due_messages.enqueue()
     smtp.slow = True
-    worker = start_worker(
+    status = kill_mid_send(
+        smtp.started,
         TIERING_EMAIL_HOST="127.0.0.1",
         TIERING_EMAIL_PORT=str(smtp.port),
         TIERING_EMAIL_FROM=settings.DEFAULT_FROM_EMAIL,
     )
-    try:
-        assert smtp.started.wait(60), worker.stderr.read().decode() if worker.poll() else "no mail"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(30)
-        worker.stderr.close()
     smtp.slow = False
     smtp.release.set()
-    assert worker.returncode == -signal.SIGKILL
+    assert status == -signal.SIGKILL
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Message.Status.SENDING, 1)
 

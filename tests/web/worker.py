@@ -44,3 +44,20 @@ def start_worker(**env: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def kill_mid_send(started, **env: str) -> int:
+    """Start a real worker (``env`` added), wait until a receiver sets ``started`` (a
+    :class:`threading.Event`: a send has begun and is held open), kill the worker with
+    SIGKILL and return its exit status (``-SIGKILL``)."""
+    worker = start_worker(**env)
+    try:
+        assert started.wait(60), worker.stderr.read().decode() if worker.poll() else "no send"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(30)
+        worker.stderr.close()
+    return worker.returncode

@@ -60,18 +60,11 @@ def _username(user) -> str | None:
     return user.username if user is not None else None
 
 
-class TaskOut(Schema):
-    id: int
-    customer: str
+class _OfCustomer(Schema):
+    """An object of one customer: its code and name."""
+
+    customer: str = Field(description="the customer's code")
     customer_name: str
-    owner: str | None
-    kind: str = Field(description="revisit, or another kind of the plan")
-    due: dt.date
-    status: Literal["open", "done", "cancelled"]
-    outcome: str = Field(description="reached, follow_up or unreachable once done")
-    feedback: str
-    done_at: dt.datetime | None
-    done_by: str | None
 
     @staticmethod
     def resolve_customer(obj):
@@ -80,6 +73,18 @@ class TaskOut(Schema):
     @staticmethod
     def resolve_customer_name(obj):
         return obj.customer.name
+
+
+class TaskOut(_OfCustomer):
+    id: int
+    owner: str | None
+    kind: str = Field(description="revisit, or another kind of the plan")
+    due: dt.date
+    status: Literal["open", "done", "cancelled"]
+    outcome: str = Field(description="reached, follow_up or unreachable once done")
+    feedback: str
+    done_at: dt.datetime | None
+    done_by: str | None
 
     @staticmethod
     def resolve_owner(obj):
@@ -157,11 +162,9 @@ def complete(request, task_id: PathId, payload: CompleteIn):
     return Task.objects.select_related("customer", "owner", "done_by").get(pk=done.pk)
 
 
-class ProposalOut(Schema):
+class ProposalOut(_OfCustomer):
     id: int
     evaluation_id: int
-    customer: str
-    customer_name: str
     tier: str
     value: Decimal = Field(description="the customer's value that ranked the proposal")
     from_owner: str | None
@@ -171,14 +174,6 @@ class ProposalOut(Schema):
     decided_by: str | None
     decided_at: dt.datetime | None
     reason: str = Field(description="the decision's reason")
-
-    @staticmethod
-    def resolve_customer(obj):
-        return obj.customer.code
-
-    @staticmethod
-    def resolve_customer_name(obj):
-        return obj.customer.name
 
     @staticmethod
     def resolve_reason(obj):
