@@ -280,3 +280,17 @@ def test_the_page_says_why_a_deactivation_is_refused(client, manager, customers)
     assert Customer.objects.get(code="C1").is_active
     follow = client.get("/customers/C1/").content.decode()
     assert "请填写停用该客户的原因" in follow
+
+
+def test_an_unknown_activation_action_is_a_400_and_changes_nothing(client, manager, customers):
+    """A form posting an action that is neither deactivate nor reactivate is refused (it
+    used to be taken as a reactivation) and the customer stays as it was."""
+    client.force_login(manager)
+    answer = client.post("/customers/C1/activation/", {"action": "delete", "reason": "x"})
+    assert answer.status_code == 400
+    assert Customer.objects.get(code="C1").is_active
+    assert (
+        not AuditEntry.objects.filter(action__startswith="customer.")
+        .exclude(action="customer.create")
+        .exists()
+    )

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -90,8 +91,11 @@ def customer_activation(request, code):
     if not can_deactivate_customers(request.user):
         raise PermissionDenied
     reason = request.POST.get("reason", "")
+    action = request.POST.get("action")
+    if action not in ("deactivate", "reactivate"):
+        return HttpResponseBadRequest("action must be deactivate or reactivate")
     try:
-        if request.POST.get("action") == "deactivate":
+        if action == "deactivate":
             do_deactivate_customer(request.user, customer, reason)
             messages.success(request, _("Customer deactivated: its tiers ended."))
         else:

@@ -318,9 +318,9 @@ def withdraw_publication_messages(evaluation: Evaluation, actor=None) -> int:
     """Withdraw the messages of a withdrawn publication not sent yet (pending, or failed
     and waiting for a retry); called inside the withdrawal's transaction. One being sent
     at this moment, or already sent, is not recalled. Returns how many."""
-    withdrawn = Message.objects.filter(
-        evaluation=evaluation, status__in=[Message.Status.PENDING, Message.Status.FAILED]
-    ).update(status=Message.Status.WITHDRAWN, lease_until=None, claim_token="")
+    withdrawn = _stop_unsent(
+        Message.objects.filter(evaluation=evaluation), Message.Status.WITHDRAWN
+    )
     if withdrawn:
         record(actor, "notifications.withdraw", evaluation, "", messages=withdrawn)
     return withdrawn
@@ -330,9 +330,16 @@ def hold_messages_of(customer: Customer) -> int:
     """Hold back the messages to ``customer`` not sent yet (pending, or failed and
     waiting for a retry), marked ``inactive``: called inside its deactivation's
     transaction, which writes the audit entry. Returns how many."""
-    return Message.objects.filter(
-        customer=customer, status__in=[Message.Status.PENDING, Message.Status.FAILED]
-    ).update(status=Message.Status.INACTIVE, lease_until=None, claim_token="")
+    return _stop_unsent(Message.objects.filter(customer=customer), Message.Status.INACTIVE)
+
+
+def _stop_unsent(messages, status: str) -> int:
+    """Give ``messages`` not sent yet (pending, or failed and waiting for a retry) the
+    final ``status``, their claim cleared; one being sent at this moment is not recalled.
+    Returns how many."""
+    return messages.filter(status__in=[Message.Status.PENDING, Message.Status.FAILED]).update(
+        status=status, lease_until=None, claim_token=""
+    )
 
 
 def _digests(evaluation, by_owner, texts, outcome: Queued) -> list[Message]:
