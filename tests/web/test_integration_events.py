@@ -241,3 +241,23 @@ def test_an_administrator_subscribes_an_integration_on_the_page(company):
     assert "tier.changed, evaluation.published" in page.text and "系统集成（事件）" in page.text
     refused = client.post(url, {**form, "name": "空", "events": []}, HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 200 and "Choose the events" in refused.text
+
+
+def test_a_customers_import_tells_the_integration_of_each_customer_it_changed(
+    company, gateway, crm, tmp_path
+):
+    """Given the CRM subscribed, when a customers file changes C2's industry and leaves
+    C1 as it was, then one customer.updated event names C2 and the field, queued with the
+    import (all or nothing) and sent by the outbox."""
+    from tiering_web.imports.services import import_customers
+
+    c1 = Customer.objects.get(code="C1")
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        f"客户编号,客户名称,行业\nC1,{c1.name},{c1.industry}\nC2,客户C2,物流\n", encoding="utf-8"
+    )
+    import_customers(company["staff"][Role.MANAGER], path, reason="行业更新")
+    sending.send_due()
+    [updated] = received(gateway, "customer.updated")
+    assert updated["data"]["customer"]["code"] == "C2"
+    assert updated["data"]["changed"] == ["industry"]

@@ -117,6 +117,9 @@ class _CustomerCheck:
         #: (customer id, previous owner id, new owner id) of every owner the file sets,
         #: written to the ownership history with the import
         self.owner_changes: list[tuple[int, int | None, int | None]] = []
+        #: (customer, the fields the file changed) of every stored customer it updates,
+        #: told to the integrations subscribed to customer.updated with the import
+        self.updates: list[tuple[Customer, list[str]]] = []
         self.issues = _duplicate_issues(
             upload, self.mapping["code"], ("code",), "duplicate customer code", "客户编号重复"
         )

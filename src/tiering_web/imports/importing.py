@@ -38,6 +38,7 @@ from tiering_web.imports.fields import _CHOICES, CUSTOMERS, PAYMENTS, TRANSACTIO
 from tiering_web.imports.issues import ImportRejected, issues_as_json
 from tiering_web.imports.mapping import _Row, _Upload
 from tiering_web.imports.models import ImportJob
+from tiering_web.notifications import events
 
 
 def _finish(actor, job: ImportJob, reason: str, created: int, updated: int, unchanged: int):
@@ -102,6 +103,7 @@ def _write_customers(rows: list[_Row], checker: _CustomerCheck) -> tuple[int, in
             customer.updated_at = now
             changed.append(customer)
             changed_fields.update(diff)
+            checker.updates.append((customer, [k.removesuffix("_id") for k in diff]))
     Customer.objects.bulk_create(new, batch_size=BATCH)
     checker.owner_changes += [(c.pk, None, c.owner_id) for c in new if c.owner_id is not None]
     if changed:
@@ -203,6 +205,16 @@ def _import(
                     progress(WRITING, done, upload.total)
             if kind == CUSTOMERS and checker.owner_changes:
                 record_ownership_changes(actor, checker.owner_changes, reason or job.file_name)
+            if kind == CUSTOMERS and checker.updates:
+                # the integrations hear of the import's changes as of any other (inside
+                # its all-or-nothing transaction)
+                events.queue(
+                    [
+                        m
+                        for c, f in checker.updates
+                        for m in events.customer_updated_events(c, f, actor)
+                    ]
+                )
             return _finish(actor, job, reason, created, updated, done - created - updated)
 
 
