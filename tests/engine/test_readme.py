@@ -13,13 +13,18 @@ import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```(sh|python)\n(.*?)```", README, flags=re.S)
+#: Each fenced block (kind, body), dedented: a block inside a list item is indented.
+BLOCKS = [
+    (kind, textwrap.dedent(body))
+    for kind, body in re.findall(r"```(sh|python)\n(.*?)```", README, flags=re.S)
+]
 TIERING = str(Path(sys.executable).with_name("tiering"))
 
 
