@@ -96,7 +96,11 @@ def test_serve_restarts_a_dead_worker_and_stops_everything_on_a_signal(
     try:
         login = f"http://127.0.0.1:{port}/login/"
         wait_for("answer", lambda: answers(login), serve, log)
-        assert server_header(f"http://127.0.0.1:{port}/healthz").startswith("gunicorn")
+        health = f"http://127.0.0.1:{port}/healthz"
+        assert server_header(health).startswith("gunicorn")
+        head = urllib.request.Request(health, method="HEAD")  # as load balancers ask
+        with urllib.request.urlopen(head, timeout=5) as response:
+            assert response.status == 200
         [first] = wait_for("worker", lambda: workers(serve), serve, log)
 
         first.send_signal(signal.SIGKILL)

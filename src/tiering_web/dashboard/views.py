@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from tiering_web.accounts.permissions import visible_customers
 from tiering_web.dashboard import portfolio
@@ -61,7 +61,7 @@ def service_hub(request):
     return render(request, "dashboard/service_hub.html", {"links": links})
 
 
-@require_GET
+@require_safe
 def healthz(request):
     """Liveness for a load balancer or a monitor: the process answers (no login, no
     query)."""
