@@ -28,7 +28,7 @@ from .test_notifications import (  # noqa: F401  (fixtures)
     publish_q4,
     staff,
 )
-from .worker import kill_mid_send, run_worker
+from .worker import delivered_after_the_lease, kill_mid_send, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -146,17 +146,10 @@ def test_a_worker_process_killed_mid_delivery_is_replaced_without_loss_or_duplic
     gateway.hold = False
     gateway.release.set()
     assert status == -signal.SIGKILL
-    message.refresh_from_db()
-    assert (message.status, message.attempts) == (Message.Status.SENDING, 1)
-
-    assert sending.send_due().claimed == 0  # the lease still holds
-    outcome = sending.send_due(now=timezone.now() + sending.LEASE + dt.timedelta(seconds=1))
-    message.refresh_from_db()
-    assert outcome.sent == 1 and message.status == Message.Status.SENT
+    delivered_after_the_lease(message)
     keys = [r["key"] for r in gateway.requests]
     assert keys == [message.idempotency_key] * len(keys) and 1 <= len(keys) <= 2
     assert list(gateway.accepted) == [message.idempotency_key]
-    assert sending.send_due(now=timezone.now() + dt.timedelta(days=1)).claimed == 0
 
 
 def test_a_withdrawn_publication_withdraws_its_events_not_sent(company, gateway, crm):

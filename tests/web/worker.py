@@ -61,3 +61,23 @@ def kill_mid_send(started, **env: str) -> int:
             worker.wait(30)
         worker.stderr.close()
     return worker.returncode
+
+
+def delivered_after_the_lease(message) -> None:
+    """Check a message that a killed worker had claimed: it stays claimed (one attempt)
+    while the lease holds, the first run after the lease delivers it, and no later run
+    sends it again."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tiering_web.notifications import sending
+    from tiering_web.notifications.models import Message
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.SENDING, 1)
+    assert sending.send_due().claimed == 0  # the lease still holds
+    outcome = sending.send_due(now=timezone.now() + sending.LEASE + dt.timedelta(seconds=1))
+    message.refresh_from_db()
+    assert outcome.sent == 1 and message.status == Message.Status.SENT
+    assert sending.send_due(now=timezone.now() + dt.timedelta(days=1)).claimed == 0
