@@ -635,7 +635,8 @@ def test_stale_records_per_owner(manager, people, customers):
 def test_managers_page_sets_capacity_and_shows_load(manager, people, customers, version, policies):
     """Given li owning the two A customers, when the manager gives li seniority 4 and room
     for 1 A on the page, then the profile is saved and audited and the page shows li's A
-    load 2 of 1, over capacity; a negative capacity is refused naming li and the tier."""
+    load 2 of 1, over capacity, and C (capacity 0) as a tier li does not serve; a negative
+    capacity is refused naming li and the tier."""
     li = people["li"]
     for code in ("C1", "C2"):
         do_transfer_owner(manager, customers[code], li, "owner")
@@ -664,6 +665,10 @@ def test_managers_page_sets_capacity_and_shows_load(manager, people, customers, 
         ("B", 0, 10, False),
         ("C", 0, 0, False),
     ]
+    assert [c["serves"] for c in row["cells"]] == [True, True, False]
+    # capacity 0 reads as a tier li does not serve, never "0 / 0" or full
+    li_row = html.unescape(client.get(url).content.decode()).split(">li<", 1)[1].split("</tr>")[0]
+    assert "不负责该等级" in li_row and "0 / 0" not in li_row and "2 / 1" in li_row
     bad = client.post(
         url,
         {"user": li.pk, "username": "li", "seniority": 4, "capacity_0": -1, "reason": "x"},

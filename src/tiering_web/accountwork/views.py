@@ -178,7 +178,17 @@ def _managers_page(request, ruleset, profile_form=None, plan_form=None):
         cells = []
         for i, tier in enumerate(tiers):
             cap, load = int(capacity.get(tier) or 0), loads[user.pk][tier]
-            cells.append({"tier": tier, "capacity": cap, "load": load, "over": load > cap, "i": i})
+            # capacity 0: the manager does not serve the tier (not "full")
+            cells.append(
+                {
+                    "tier": tier,
+                    "capacity": cap,
+                    "load": load,
+                    "serves": cap > 0,
+                    "over": load > cap,
+                    "i": i,
+                }
+            )
         rows.append(
             {"user": user, "seniority": profile.seniority if profile else None, "cells": cells}
         )
