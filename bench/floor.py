@@ -59,19 +59,29 @@ def main(argv: list[str] | None = None) -> int:
     rules = str(EXAMPLES / "pareto.yaml")
     io = ["--customers", str(cust), "--transactions", str(tx), "--out"]
     floor = [sys.executable, str(BENCH / "_floor_duckdb.py"), str(cust), str(tx)]
+    # where each grading command writes its tiers (compared with pandas' below)
+    out = {
+        name: work / f"{file}.parquet"
+        for name, file in (
+            ("pandas", "pandas"),
+            ("tiering narrow", "tiering"),
+            ("DuckDB, checked", "checked"),
+            ("DuckDB, bare", "bare"),
+        )
+    }
     commands = {
-        "pandas": [sys.executable, str(REFERENCE), rules, *io, str(work / "pandas.parquet")],
+        "pandas": [sys.executable, str(REFERENCE), rules, *io, str(out["pandas"])],
         "tiering narrow": [
             *engine_command(),
             "evaluate",
             rules,
             *io,
-            str(work / "tiering.parquet"),
+            str(out["tiering narrow"]),
             "--columns",
             "customer_id,tier",
         ],
-        "DuckDB, checked": [*floor, str(work / "checked.parquet"), "--checks"],
-        "DuckDB, bare": [*floor, str(work / "bare.parquet")],
+        "DuckDB, checked": [*floor, str(out["DuckDB, checked"]), "--checks"],
+        "DuckDB, bare": [*floor, str(out["DuckDB, bare"])],
         "import Ibis": [sys.executable, "-c", "import ibis, ibis.backends.duckdb"],
     }
     seconds: dict[str, list[float]] = {name: [] for name in commands}
@@ -90,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         t = pq.read_table(path, columns=["customer_id", "tier"]).to_pydict()
         return dict(zip(t["customer_id"], t["tier"], strict=True))
 
-    expected = tiers(work / "pandas.parquet")
-    outputs = {"tiering narrow": "tiering", "DuckDB, checked": "checked", "DuckDB, bare": "bare"}
-    same = {n: tiers(work / f"{f}.parquet") == expected for n, f in outputs.items()}
+    expected = tiers(out["pandas"])
+    same = {n: tiers(path) == expected for n, path in out.items() if n != "pandas"}
     base = statistics.median(seconds["pandas"])
     rows = []
     for name in commands:
