@@ -148,6 +148,7 @@ def load(customers: int) -> dict[str, float]:
     from tiering_web.rulesets.services import (
         do_approve_ruleset_version,
         do_create_ruleset,
+        do_review_ruleset_version,
         do_save_ruleset_version,
         do_set_primary,
     )
@@ -160,12 +161,10 @@ def load(customers: int) -> dict[str, float]:
     reviewer = User.objects.create_user("bench-reviewer", role=Role.ANALYST)
     approver = User.objects.create_user("bench-approver", role=Role.ADMINISTRATOR)
     ruleset = do_create_ruleset(admin, RULES["name"], "bench")
+    version = do_save_ruleset_version(admin, ruleset, RULES, "bench")
+    do_review_ruleset_version(reviewer, version, "bench")
     version = do_approve_ruleset_version(
-        approver,
-        do_save_ruleset_version(admin, ruleset, RULES, "bench"),
-        "bench",
-        reviewer=reviewer,
-        effective_date=dt.date(2020, 1, 1),
+        approver, version, "bench", effective_date=dt.date(2020, 1, 1)
     )
     do_set_primary(admin, ruleset, "bench")
     terms = [{k: Decimal(v) if k == "answer_share" else v for k, v in row.items()} for row in TERMS]

@@ -10,6 +10,7 @@ from tiering_web.dashboard import views as dashboard_views
 urlpatterns = [
     path("", dashboard_views.dashboard, name="dashboard"),
     path("service/", dashboard_views.service_hub, name="service_hub"),
+    path("approvals/", dashboard_views.approvals_inbox, name="approvals_inbox"),
     path("healthz", dashboard_views.healthz, name="healthz"),
     path("static-vendor/plotly.min.js", dashboard_views.plotly_js, name="plotly_js"),
     path("customers/", customer_views.customer_list, name="customer_list"),

@@ -86,6 +86,7 @@ def approved_version(users):
     from tiering_web.rulesets.services import (
         do_approve_ruleset_version,
         do_create_ruleset,
+        do_review_ruleset_version,
         do_save_ruleset_version,
         do_set_primary,
     )
@@ -93,12 +94,9 @@ def approved_version(users):
     author, approver = users[Role.MANAGER], users[Role.ADMINISTRATOR]
     ruleset = do_create_ruleset(author, THRESHOLDS["name"], "tiers by revenue")
     version = do_save_ruleset_version(author, ruleset, THRESHOLDS, "first version")
+    do_review_ruleset_version(users[Role.ANALYST], version, "checked")
     version = do_approve_ruleset_version(
-        approver,
-        version,
-        "checked",
-        reviewer=users[Role.ANALYST],
-        effective_date=dt.date(2020, 1, 1),
+        approver, version, "checked", effective_date=dt.date(2020, 1, 1)
     )
     do_set_primary(approver, ruleset, "the one we use")
     return version

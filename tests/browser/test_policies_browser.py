@@ -38,6 +38,7 @@ def company(django_user_model):
     from tiering_web.rulesets.services import (
         do_approve_ruleset_version,
         do_create_ruleset,
+        do_review_ruleset_version,
         do_save_ruleset_version,
         do_set_primary,
     )
@@ -53,12 +54,10 @@ def company(django_user_model):
     manager, admin = users[Role.MANAGER], users[Role.ADMINISTRATOR]
     ruleset = do_create_ruleset(manager, THRESHOLDS["name"], "tiers by revenue")
     version = do_save_ruleset_version(manager, ruleset, THRESHOLDS, "first version")
+    reviewer = django_user_model.objects.create_user("chen", role=Role.ANALYST)
+    do_review_ruleset_version(reviewer, version, "checked")
     version = do_approve_ruleset_version(
-        admin,
-        version,
-        "checked",
-        reviewer=users[Role.ACCOUNT_MANAGER],
-        effective_date=dt.date(2020, 1, 1),
+        admin, version, "checked", effective_date=dt.date(2020, 1, 1)
     )
     do_set_primary(admin, ruleset, "the one we use")
     for code, name, amount in (

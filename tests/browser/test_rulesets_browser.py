@@ -44,6 +44,7 @@ def company(django_user_model):
     from tiering_web.rulesets.services import (
         do_approve_ruleset_version,
         do_create_ruleset,
+        do_review_ruleset_version,
         do_save_ruleset_version,
     )
 
@@ -54,9 +55,8 @@ def company(django_user_model):
     ruleset = do_create_ruleset(manager, THRESHOLDS["name"], "tiers by revenue")
     version = do_save_ruleset_version(manager, ruleset, THRESHOLDS, "first version")
     reviewer = django_user_model.objects.create_user("chen", password=PASSWORD, role=Role.ANALYST)
-    do_approve_ruleset_version(
-        admin, version, "checked", reviewer=reviewer, effective_date=dt.date(2020, 1, 1)
-    )
+    do_review_ruleset_version(reviewer, version, "checked")
+    do_approve_ruleset_version(admin, version, "checked", effective_date=dt.date(2020, 1, 1))
     for code, name, amount in (
         ("K001", "华东机械有限公司", "180000.00"),
         ("K002", "南方软件科技", "75000.00"),
@@ -126,3 +126,71 @@ def test_manager_asks_what_if_sees_the_progress_then_the_matrix(session_factory,
     run.refresh_from_db()
     assert run.status == "done" and RuleSetVersion.objects.count() == 1
     assert s.problems == [] and s.foreign == []
+
+
+def test_reviewer_and_approver_sign_in_person_from_their_inbox(session_factory, company):
+    """Given version 2 of THRESHOLDS saved by 王, when 陈 (an analyst) opens 待我审批 from
+    the navigation's badge, follows the version to its row and signs it as reviewer, and
+    then 赵 (an administrator) does the same as approver with an effective date, then the
+    version is approved with each signature their own; their badges empty and 王 is
+    offered no signature on his own version."""
+    from playwright.sync_api import expect as see
+
+    from tiering_web.accounts.models import User
+    from tiering_web.rulesets.models import RuleSetVersion
+    from tiering_web.rulesets.services import do_save_ruleset_version
+
+    ruleset = company
+    do_save_ruleset_version(User.objects.get(username="wang"), ruleset, THRESHOLDS, "v2")
+
+    chen = session_factory(locale="zh-CN")
+    page = chen.page
+    chen.log_in("chen")
+    inbox = page.locator("header nav a", has_text="待我审批")
+    see(inbox.locator(".badge.count")).to_have_text("1")
+    inbox.click()
+    see(page.locator("h1")).to_have_text("待我审批")
+    see(page.locator("#inbox-review")).to_contain_text("按营收分级 v2")
+    see(page.locator("#inbox-review")).to_contain_text("wang")
+    chen.shot("inbox-reviewer")
+    page.click("#inbox-review a:has-text('按营收分级 v2')")
+    row = page.locator("#version-2")
+    see(row).to_contain_text("草稿")
+    row.locator("input[name=reason]").fill("口径与财务一致")
+    chen.shot("before-review")
+    row.locator("button", has_text="签署审核").click()
+    see(page.locator("#version-2")).to_contain_text("已审核，待批准")
+    see(page.locator("#version-2")).to_contain_text("chen")
+    see(page.locator("header nav a", has_text="待我审批")).not_to_contain_text("1")
+    chen.shot("reviewed")
+
+    zhao = session_factory(locale="zh-CN")
+    page = zhao.page
+    zhao.log_in("zhao")
+    inbox = page.locator("header nav a", has_text="待我审批")
+    see(inbox.locator(".badge.count")).to_have_text("1")
+    inbox.click()
+    see(page.locator("#inbox-approve")).to_contain_text("审核人：chen")
+    page.click("#inbox-approve a:has-text('按营收分级 v2')")
+    row = page.locator("#version-2")
+    row.locator("input[name=effective_date]").fill("2027-01-01")
+    row.locator("input[name=reason]").fill("同意")
+    zhao.shot("before-approve")
+    row.locator("button", has_text="签署批准").click()
+    see(page.locator("#version-2")).to_contain_text("已批准")
+    zhao.shot("approved")
+
+    version = RuleSetVersion.objects.get(ruleset=ruleset, number=2)
+    assert (version.status, version.reviewer.username, version.approver.username) == (
+        "approved",
+        "chen",
+        "zhao",
+    )
+    assert version.effective_date == dt.date(2027, 1, 1)
+
+    wang = session_factory(locale="zh-CN")
+    wang.log_in("wang")
+    wang.goto(f"/rulesets/{ruleset.pk}/")
+    see(wang.page.locator("#version-2 form")).to_have_count(0)
+    for session in (chen, zhao, wang):
+        assert session.problems == [], session.problems

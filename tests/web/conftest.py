@@ -147,14 +147,16 @@ def approve(version, reason: str = "ok", effective_date: dt.date | None = None):
     """``version`` approved the way the services require: reviewed by 李 and approved by
     赵 (:func:`signatories`), effective from its own date, ``effective_date`` or
     :data:`EFFECTIVE`."""
-    from tiering_web.rulesets.services import do_approve_ruleset_version
+    from tiering_web.rulesets.services import (
+        do_approve_ruleset_version,
+        do_review_ruleset_version,
+    )
 
     reviewer, approver = signatories()
     if effective_date is None and version.effective_date is None:
         effective_date = EFFECTIVE
-    return do_approve_ruleset_version(
-        approver, version, reason, reviewer=reviewer, effective_date=effective_date
-    )
+    do_review_ruleset_version(reviewer, version, reason)
+    return do_approve_ruleset_version(approver, version, reason, effective_date=effective_date)
 
 
 def approve_policies(version, reason: str = "ok"):

@@ -12,13 +12,13 @@ from django.utils import translation
 from tiering_web.policies import domain as policy_domain
 from tiering_web.rulesets import domain
 
-from .conftest import THRESHOLDS, signatories
+from .conftest import THRESHOLDS, approve, signatories
 
 AUTHOR, REVIEWER, APPROVER = 1, 2, 3
 JSON = "application/json"
 
 APPROVABLE = {
-    "status": "draft",
+    "status": "reviewed",
     "author": AUTHOR,
     "approver": APPROVER,
     "reviewer": REVIEWER,
@@ -37,18 +37,19 @@ def codes(error: ValidationError) -> dict[str, list[str]]:
     "change, expected",
     [
         ({}, {}),
-        ({"reviewer": APPROVER}, {}),  # the approver may be the reviewer: still two people
+        ({"reviewer": APPROVER}, {"approver": ["own_review"]}),  # three people, not two
         ({"author": None}, {}),  # the author's account was deleted: the others still sign
         ({"status": "approved"}, {"status": ["approved"]}),
+        ({"status": "draft"}, {"status": ["not_reviewed"]}),  # the reviewer signs first
         ({"approver": AUTHOR}, {"approver": ["own_version"]}),
         ({"approver": None}, {"approver": ["required"]}),
         ({"reviewer": AUTHOR}, {"reviewer": ["own_version"]}),
-        ({"reviewer": None}, {"reviewer": ["required"]}),
+        ({"reviewer": None}, {"status": ["not_reviewed"]}),
         ({"effective_date": None}, {"effective_date": ["required"]}),
     ],
 )
 def test_who_may_approve_a_rule_set_version(change, expected):
-    """Given a draft written by one person, reviewed by a second and approved by a third
+    """Given a version written by one person and reviewed by a second, approved by a third
     with an effective date, when one fact changes, then approving is refused on the field
     at fault with its code, or allowed."""
     facts = {**APPROVABLE, **change}
@@ -63,14 +64,42 @@ def test_who_may_approve_a_rule_set_version(change, expected):
         domain.check_approval(**facts)
 
 
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({}, {}),
+        ({"author": None}, {}),
+        ({"reviewer": AUTHOR}, {"reviewer": ["own_version"]}),
+        ({"reviewer": None}, {"reviewer": ["required"]}),
+        ({"status": "reviewed"}, {"status": ["reviewed"]}),
+        ({"status": "approved"}, {"status": ["approved"]}),
+    ],
+)
+def test_who_may_review_a_rule_set_version(change, expected):
+    """Given a draft written by one person, when a second signs it as reviewer, then it
+    is allowed; when one fact changes (the author signs, nobody signs, it was signed
+    before), then it is refused on the field at fault."""
+    facts = {"status": "draft", "author": AUTHOR, "reviewer": REVIEWER, **change}
+    assert {f: [e.code for e in es] for f, es in domain.review_errors(**facts).items()} == (
+        expected
+    )
+    if expected:
+        with pytest.raises(ValidationError) as e:
+            domain.check_review(**facts)
+        assert codes(e.value) == expected
+    else:
+        domain.check_review(**facts)
+
+
 def test_the_author_alone_gets_every_problem_at_once():
-    """Given the author approving their own version, naming themselves reviewer, without
-    an effective date, when it is checked, then each problem is on its field."""
+    """Given the author approving their own unreviewed version, as if they had reviewed
+    it, without an effective date, when it is checked, then each problem is on its field."""
     with pytest.raises(ValidationError) as e:
         domain.check_approval(
             status="draft", author=AUTHOR, approver=AUTHOR, reviewer=AUTHOR, effective_date=None
         )
     assert codes(e.value) == {
+        "status": ["not_reviewed"],
         "approver": ["own_version"],
         "reviewer": ["own_version"],
         "effective_date": ["required"],
@@ -161,36 +190,53 @@ def draft(manager):
 
 
 @pytest.mark.django_db
-def test_a_manager_alone_cannot_approve_their_own_rules_through_the_api(manager, draft):
-    """Given a draft written by a manager, when that manager approves it through the API
-    (naming themselves reviewer, or nobody), then 409 names each field at fault and the
-    version stays a draft; when a second manager approves it with a reviewer, then it is
-    approved and the answer says who signed."""
+def test_each_signs_in_person_through_the_api(manager, draft):
+    """Given a draft written by a manager, when that manager reviews or approves it through
+    the API, then 409 names the field at fault and it stays a draft; naming someone else
+    as reviewer is no part of the API (422). When 李 (an analyst) reviews it, it awaits
+    its approver; 李 may not approve (403), and a third person, 赵, approves it; the
+    answers say who signed and when."""
     from tiering_web.audit.models import AuditEntry
     from tiering_web.rulesets.models import RuleSetVersion
 
-    url = f"/api/rulesets/{draft.ruleset_id}/versions/1/approve"
+    base = f"/api/rulesets/{draft.ruleset_id}/versions/1"
     client = api(manager)
-    response = client.post(url, {"reviewer": manager.username, "reason": "mine"}, content_type=JSON)
+    response = client.post(f"{base}/review", {"reason": "mine"}, content_type=JSON)
     assert response.status_code == 409, response.content
+    assert errors(response) == {"reviewer": ["the author of a version cannot review it"]}
+    response = client.post(f"{base}/approve", {}, content_type=JSON)
+    assert response.status_code == 409
     assert errors(response) == {
+        "status": ["it has not been reviewed yet: its reviewer signs first"],
         "approver": ["the author of a version cannot approve it"],
-        "reviewer": ["the author of a version cannot review it"],
     }
-    response = client.post(url, {}, content_type=JSON)
-    assert response.status_code == 409
-    assert set(errors(response)) == {"approver", "reviewer"}
-    response = client.post(url, {"reviewer": "nobody"}, content_type=JSON)
-    assert response.status_code == 409
-    assert set(errors(response)) == {"reviewer"}
-    draft.refresh_from_db()
-    assert draft.status == RuleSetVersion.Status.DRAFT and draft.approver is None
-    assert not AuditEntry.objects.filter(action="ruleset.version.approve").exists()
-
     reviewer, approver = signatories()
-    response = api(approver).post(
-        url, {"reviewer": reviewer.username, "reason": "checked"}, content_type=JSON
+    named = api(approver).post(
+        f"{base}/approve", {"reviewer": reviewer.username}, content_type=JSON
     )
+    assert named.status_code == 422, named.content
+    draft.refresh_from_db()
+    assert draft.status == RuleSetVersion.Status.DRAFT and draft.reviewer is None
+    assert (
+        not AuditEntry.objects.filter(action__startswith="ruleset.version.")
+        .exclude(action="ruleset.version.save")
+        .exists()
+    )
+
+    response = api(reviewer).post(f"{base}/review", {"reason": "read it"}, content_type=JSON)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["status"], body["reviewer"], body["approver"]) == (
+        "reviewed",
+        reviewer.username,
+        None,
+    )
+    assert body["reviewed_at"] is not None and body["approved_at"] is None
+    again = api(reviewer).post(f"{base}/review", {}, content_type=JSON)
+    assert again.status_code == 409 and set(errors(again)) == {"status"}
+    assert api(reviewer).post(f"{base}/approve", {}, content_type=JSON).status_code == 403
+
+    response = api(approver).post(f"{base}/approve", {"reason": "checked"}, content_type=JSON)
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["status"], body["author"], body["reviewer"], body["approver"]) == (
@@ -199,14 +245,36 @@ def test_a_manager_alone_cannot_approve_their_own_rules_through_the_api(manager,
         reviewer.username,
         approver.username,
     )
-    assert body["effective_date"] == "2026-01-01"
-    again = api(approver).post(url, {"reviewer": reviewer.username}, content_type=JSON)
+    assert body["effective_date"] == "2026-01-01" and body["approved_at"] is not None
+    again = api(approver).post(f"{base}/approve", {}, content_type=JSON)
     assert again.status_code == 409 and set(errors(again)) == {"status"}
+    signed = AuditEntry.objects.filter(
+        action__in=["ruleset.version.review", "ruleset.version.approve"]
+    )
+    assert [(e.action, e.actor, e.reason) for e in signed.order_by("pk")] == [
+        ("ruleset.version.review", reviewer, "read it"),
+        ("ruleset.version.approve", approver, "checked"),
+    ]
+
+
+@pytest.mark.django_db
+def test_the_reviewer_cannot_also_approve(manager, draft):
+    """Given a draft reviewed by a second manager, when that manager approves it too, then
+    409 on approver: three people sign a rule set, not two."""
+    from tiering_web.accounts.models import Role, User
+
+    second = User.objects.create_user("chen", role=Role.MANAGER)
+    base = f"/api/rulesets/{draft.ruleset_id}/versions/1"
+    assert api(second).post(f"{base}/review", {}, content_type=JSON).status_code == 200
+    response = api(second).post(f"{base}/approve", {}, content_type=JSON)
+    assert response.status_code == 409
+    assert errors(response) == {"approver": ["the reviewer of a version cannot also approve it"]}
 
 
 @pytest.mark.django_db
 def test_an_analyst_cannot_approve_through_the_api(manager, draft):
-    """Given an analyst (who may run evaluations), when they approve, then 403."""
+    """Given an analyst (who may run evaluations and review rules), when they approve,
+    then 403."""
     reviewer, _ = signatories()
     url = f"/api/rulesets/{draft.ruleset_id}/versions/1/approve"
     assert api(reviewer).post(url, {}, content_type=JSON).status_code == 403
@@ -227,9 +295,7 @@ def test_a_manager_alone_cannot_publish_their_own_draft_through_the_api(manager,
     assert set(errors(refused)) == {"ruleset_version"}
     assert not Evaluation.objects.exists() and not TierAssignment.objects.exists()
 
-    reviewer, approver = signatories()
-    url = f"/api/rulesets/{draft.ruleset_id}/versions/1/approve"
-    api(approver).post(url, {"reviewer": reviewer.username}, content_type=JSON)
+    approve(draft)  # reviewed by 李, approved by 赵
     ran = client.post("/api/evaluations/", body, content_type=JSON)
     assert ran.status_code == 201, ran.content
     published = client.post(
@@ -244,8 +310,6 @@ def test_an_approved_version_runs_only_from_its_effective_date(manager, customer
     """Given an approved version effective from 2026-10-01, when it is run through the
     API as of 2026-09-30, then 409 on as_of; as of 2026-12-31 it runs."""
     from tiering_web.rulesets.services import do_save_ruleset_version
-
-    from .conftest import approve
 
     later = approve(
         do_save_ruleset_version(

@@ -19,6 +19,7 @@ from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_create_ruleset,
     do_queue_whatif,
+    do_review_ruleset_version,
     do_save_ruleset_version,
 )
 
@@ -147,9 +148,11 @@ def url(name, ruleset):
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", list(MATRIX))
 def test_role_matrix_of_the_pages(client, users, draft, who):
-    """Given a user of each role, when they open each rule-set page, then administrators
-    and managers get every page, analysts and account managers only the list and the
-    detail (read-only: no edit link, no approve or primary forms)."""
+    """Given a user of each role and a manager's draft, when they open each rule-set page,
+    then administrators and managers get every page, analysts and account managers only
+    the list and the detail (no edit link, no primary form); the draft's review form is
+    offered to whoever may review it and did not write it (the administrator, the
+    analyst), and no approve form to anyone before it is reviewed."""
     client.force_login(users[who])
     for name in PAGES:
         response = client.get(url(name, draft.ruleset))
@@ -157,7 +160,9 @@ def test_role_matrix_of_the_pages(client, users, draft, who):
     detail = client.get(reverse("ruleset_detail", args=[draft.ruleset.pk])).content.decode()
     editing = who in ("administrator", "manager")
     assert (reverse("ruleset_edit", args=[draft.ruleset.pk]) in detail) is editing
-    assert (reverse("ruleset_approve", args=[draft.ruleset.pk, 1]) in detail) is editing
+    reviewing = who in ("administrator", "analyst")
+    assert (reverse("ruleset_review", args=[draft.ruleset.pk, 1]) in detail) is reviewing
+    assert reverse("ruleset_approve", args=[draft.ruleset.pk, 1]) not in detail
     assert (reverse("ruleset_set_primary", args=[draft.ruleset.pk]) in detail) is editing
 
 
@@ -165,17 +170,19 @@ def test_role_matrix_of_the_pages(client, users, draft, who):
 @pytest.mark.parametrize("who", ["analyst", "account_manager"])
 def test_readers_cannot_post_anything(client, users, reviewer, draft, who):
     """Given an analyst or an account manager, when they post to create, edit, what-if,
-    approve or make primary, or open a manager's what-if, then each answers 403 and
-    nothing changes."""
+    approve or make primary (an account manager: review too), or open a manager's
+    what-if, then each answers 403 and nothing changes."""
     client.force_login(users[who])
     rs = draft.ruleset
     posts = [
         (reverse("ruleset_create"), {"name": "新规则", "reason": "x"}),
         (reverse("ruleset_edit", args=[rs.pk]), editor_data("thresholds", [("A", "1")])),
         (reverse("ruleset_whatif", args=[rs.pk]), {"whatif_as_of": "2026-09-30"}),
-        (reverse("ruleset_approve", args=[rs.pk, 1]), {"reviewer": reviewer.pk}),
+        (reverse("ruleset_approve", args=[rs.pk, 1]), {"reason": "x"}),
         (reverse("ruleset_set_primary", args=[rs.pk]), {"reason": "x"}),
     ]
+    if who == "account_manager":
+        posts.append((reverse("ruleset_review", args=[rs.pk, 1]), {"reason": "x"}))
     for target, data in posts:
         assert client.post(target, data).status_code == 403, target
     run = do_queue_whatif(users["manager"], rs, THRESHOLDS, AS_OF)
@@ -194,6 +201,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, draft):
     posts = [
         reverse("ruleset_edit", args=[rs.pk]),
         reverse("ruleset_whatif", args=[rs.pk]),
+        reverse("ruleset_review", args=[rs.pk, 1]),
         reverse("ruleset_approve", args=[rs.pk, 1]),
         reverse("ruleset_set_primary", args=[rs.pk]),
     ]
@@ -528,45 +536,76 @@ def test_add_row_and_switch_method_with_htmx(client, manager, draft):
 # --------------------------------------------------------------------------- approve, primary
 
 
+def signing(response, number=1):
+    """The signing cell of version ``number`` on a detail page: (action, form or why)."""
+    return next((a, f) for v, a, f in response.context["versions"] if v.number == number)
+
+
 @pytest.mark.django_db
-def test_approval_needs_someone_other_than_the_author(client, manager, reviewer, draft):
-    """Given version 1 written by ``manager``, when the author approves it, or names
-    themselves reviewer, or leaves out the reviewer or effective date, then it stays a
-    draft with the reason on the field; when a second manager approves it with a reviewer
-    and an effective date, then it is approved and the audit says who."""
-    target = reverse("ruleset_approve", args=[draft.ruleset.pk, 1])
+def test_reviewer_and_approver_sign_in_person(client, manager, reviewer, draft):
+    """Given version 1 written by ``manager``, when its author tries to review or approve
+    it, then it stays a draft with the reason on the form; when a second manager signs
+    it as reviewer, it awaits its approver, who may not be that reviewer; a third person
+    (an administrator) approves it with an effective date; the audit says who signed, and
+    the page shows each signature with its time."""
+    detail = reverse("ruleset_detail", args=[draft.ruleset.pk])
+    review = reverse("ruleset_review", args=[draft.ruleset.pk, 1])
+    approve_url = reverse("ruleset_approve", args=[draft.ruleset.pk, 1])
     client.force_login(manager)
-    response = client.post(target, {"reviewer": reviewer.pk, "effective_date": "2026-10-01"}, **EN)
-    form = response.context["versions"][0][1]
-    assert form.errors["__all__"] == ["the author of a version cannot approve it"]
+    assert signing(client.get(detail, **EN)) == (None, "You wrote it: someone else reviews it")
+    response = client.post(review, {"reason": "mine"}, **EN)
+    assert signing(response)[1].errors["__all__"] == ["the author of a version cannot review it"]
+    response = client.post(approve_url, {"effective_date": "2026-10-01"}, **EN)
+    assert signing(response)[1].errors["__all__"] == [
+        "it has not been reviewed yet: its reviewer signs first",
+        "the author of a version cannot approve it",
+    ]
+    draft.refresh_from_db()
+    assert draft.status == RuleSetVersion.Status.DRAFT and draft.reviewer is None
 
     client.force_login(reviewer)
-    response = client.post(target, {"reviewer": manager.pk, "effective_date": "2026-10-01"}, **EN)
-    form = response.context["versions"][0][1]
-    assert "reviewer" in form.errors  # the author is not offered as reviewer
-    response = client.post(target, {"effective_date": ""}, **EN)
-    form = response.context["versions"][0][1]
-    assert form.errors["reviewer"] == ["a reviewer is required"]
-    assert form.errors["effective_date"] == ["an approved version needs an effective date"]
+    action, form = signing(client.get(detail, **EN))
+    assert action == "review" and list(form.fields) == ["reason"]  # nobody else is named
+    assert client.post(review, {"reason": "read it"}).status_code == 302
     draft.refresh_from_db()
-    assert draft.status == RuleSetVersion.Status.DRAFT
+    assert (draft.status, draft.reviewer, draft.approver) == ("reviewed", reviewer, None)
+    assert draft.reviewed_at is not None
+    assert signing(client.get(detail, **EN)) == (None, "You reviewed it: someone else approves it")
+    response = client.post(approve_url, {"effective_date": "2026-10-01"}, **EN)
+    assert signing(response)[1].errors["__all__"] == [
+        "the reviewer of a version cannot also approve it"
+    ]
 
     admin = make_user(type(manager), "admin1", Role.ADMINISTRATOR)
-    response = client.post(
-        target, {"reviewer": admin.pk, "effective_date": "2026-10-01", "reason": "checked"}
-    )
+    client.force_login(admin)
+    action, form = signing(client.get(detail, **EN))
+    assert action == "approve" and list(form.fields) == ["effective_date", "reason"]
+    response = client.post(approve_url, {"effective_date": ""}, **EN)
+    assert signing(response)[1].errors["effective_date"] == [
+        "an approved version needs an effective date"
+    ]
+    response = client.post(approve_url, {"effective_date": "2026-10-01", "reason": "checked"})
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.status == RuleSetVersion.Status.APPROVED
-    assert (draft.author, draft.reviewer, draft.approver) == (manager, admin, reviewer)
-    assert draft.effective_date == dt.date(2026, 10, 1)
-    entry = AuditEntry.objects.get(action="ruleset.version.approve")
-    assert (entry.actor, entry.reason) == (reviewer, "checked")
-    assert entry.details == {"reviewer": "admin1", "effective_date": "2026-10-01"}
+    assert (draft.author, draft.reviewer, draft.approver) == (manager, reviewer, admin)
+    assert draft.effective_date == dt.date(2026, 10, 1) and draft.approved_at is not None
+    entries = AuditEntry.objects.filter(
+        action__in=["ruleset.version.review", "ruleset.version.approve"]
+    )
+    assert [(e.action, e.actor, e.reason) for e in entries.order_by("pk")] == [
+        ("ruleset.version.review", reviewer, "read it"),
+        ("ruleset.version.approve", admin, "checked"),
+    ]
+    assert entries.get(action="ruleset.version.approve").details == {
+        "reviewer": "chen",
+        "effective_date": "2026-10-01",
+    }
 
-    page = client.get(reverse("ruleset_detail", args=[draft.ruleset.pk]), **EN).content.decode()
-    assert reverse("ruleset_approve", args=[draft.ruleset.pk, 1]) not in page
-    again = client.post(target, {"reviewer": admin.pk, "effective_date": "2026-10-01"}, **EN)
+    page = client.get(detail, **EN)
+    assert signing(page) == (None, "")
+    assert approve_url not in page.content.decode() and review not in page.content.decode()
+    again = client.post(approve_url, {"effective_date": "2026-10-01"}, **EN)
     assert "already approved" in again.content.decode()
     assert AuditEntry.objects.filter(action="ruleset.version.approve").count() == 1
 
@@ -608,9 +647,8 @@ def test_list_and_detail_show_versions_readably(client, users, reviewer, draft):
     and the detail, then the list shows the latest version, its status and the approved
     version's effective date; the detail shows the rules readably (money with separators)
     and who wrote, reviewed and approved each version."""
-    do_approve_ruleset_version(
-        reviewer, draft, "ok", reviewer=users["administrator"], effective_date=dt.date(2026, 10, 1)
-    )
+    do_review_ruleset_version(users["administrator"], draft, "ok")
+    do_approve_ruleset_version(reviewer, draft, "ok", effective_date=dt.date(2026, 10, 1))
     changed = {**THRESHOLDS, "tiers": [{"name": "A", "min": 150000.5}, {"name": "B"}]}
     do_save_ruleset_version(users["manager"], draft.ruleset, changed, "v2")
     client.force_login(users["analyst"])
@@ -814,13 +852,14 @@ def test_pages_speak_chinese(client, manager, draft):
 @pytest.mark.django_db
 def test_list_queries_do_not_grow_with_rule_sets(client, manager, django_assert_max_num_queries):
     """Given five rule sets with two versions each, when the list is shown, then it takes
-    a fixed handful of queries (session, user, rule sets, their versions)."""
+    a fixed handful of queries (session, user, rule sets, their versions, and the
+    navigation's count of what awaits the user)."""
     for n in range(5):
         ruleset = do_create_ruleset(manager, f"规则{n}", "")
         for _ in range(2):
             do_save_ruleset_version(manager, ruleset, THRESHOLDS, "v")
     client.force_login(manager)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("ruleset_list"))
     assert len(response.context["rows"]) == 5
     assert {row["latest"].number for row in response.context["rows"]} == {2}

@@ -8,6 +8,7 @@ see customers     all        all        own only         all
 edit customers    all        all        own only         no
 contact data      yes        yes        yes (own)        no
 edit rule sets    yes        yes        no               no
+review rule sets  yes        yes        no               yes
 run evaluations   yes        yes        no               yes (drafts only)
 publish/discard   yes        yes        no               no
 set overrides     yes        yes        no               no
@@ -86,7 +87,14 @@ def sees_contacts(user) -> bool:
 
 
 def can_edit_rules(user) -> bool:
+    """Write rule-set versions, approve them (not one's own), make one primary."""
     return _is(user, Role.ADMINISTRATOR, Role.MANAGER)
+
+
+def can_review_rules(user) -> bool:
+    """Sign a rule-set version as its reviewer (审核人; not one's own): those who write
+    or approve rules, and analysts, who read what they do to the grades."""
+    return _is(user, Role.ADMINISTRATOR, Role.MANAGER, Role.ANALYST)
 
 
 def can_run_evaluation(user) -> bool:

@@ -1,9 +1,11 @@
-"""The navigation bar: the pages the signed-in user may open, by the role rules."""
+"""The navigation bar: the pages the signed-in user may open, by the role rules, and how
+much awaits their signature (one query, :func:`tiering_web.dashboard.approvals.count`)."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tiering_web.accounts import permissions
+from tiering_web.dashboard import approvals
 from tiering_web.imports.services import can_import
 
 
@@ -12,8 +14,10 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav": []}
     role = permissions.role(user)
+    inbox = approvals.count(user) if approvals.has_inbox(user) else None
     links = [
         ("dashboard", _("Dashboard"), True),
+        ("approvals_inbox", _("Awaiting me"), inbox is not None),
         ("customer_list", _("Customers"), True),
         ("ruleset_list", _("Rule sets"), True),
         ("evaluation_list", _("Evaluations"), role is not None),
@@ -31,7 +35,10 @@ def navigation(request):
             continue
         url = reverse(name)
         active = path == url if url == "/" else path.startswith(url)
-        nav.append({"url": url, "label": label, "active": active})
+        link = {"url": url, "label": label, "active": active}
+        if name == "approvals_inbox":
+            link["count"] = inbox["total"]
+        nav.append(link)
     return {"nav": nav}
 
 

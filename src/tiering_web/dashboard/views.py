@@ -2,13 +2,14 @@ from pathlib import Path
 
 import plotly
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_safe
 
 from tiering_web.accounts.permissions import visible_customers
-from tiering_web.dashboard import portfolio
+from tiering_web.dashboard import approvals, portfolio
 from tiering_web.dashboard.context_processors import service_links
 from tiering_web.rulesets.models import RuleSet
 
@@ -52,6 +53,17 @@ def _charts(data: portfolio.Portfolio) -> dict:
         if curve is not None:
             charts[name] = {"x": list(curve.customer_share), "y": list(curve.value_share)}
     return charts
+
+
+@login_required
+@require_GET
+def approvals_inbox(request):
+    """What awaits the signed-in user's signature or decision, section by section."""
+    sections = approvals.awaiting(request.user)
+    if not sections:
+        raise PermissionDenied
+    total = sum(section.total for section in sections)
+    return render(request, "dashboard/approvals.html", {"sections": sections, "total": total})
 
 
 @login_required

@@ -41,6 +41,7 @@ from tiering_web.policies.services import do_approve_policy_version, do_save_pol
 from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_create_ruleset,
+    do_review_ruleset_version,
     do_save_ruleset_version,
     do_set_primary,
 )
@@ -333,7 +334,8 @@ def load_demo(
         version = do_save_ruleset_version(
             admin, ruleset, {"name": name, **definition}, REASON, effective_date=QUARTERS[0]
         )
-        version = do_approve_ruleset_version(manager, version, REASON, reviewer=analyst)
+        do_review_ruleset_version(analyst, version, REASON)
+        version = do_approve_ruleset_version(manager, version, REASON)
         if i == 0:
             do_set_primary(admin, ruleset, REASON)
         versions.append(version)

@@ -6,7 +6,16 @@ from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
 
 class RuleSetVersionInline(admin.TabularInline):
     model = RuleSetVersion
-    fields = ("number", "status", "effective_date", "author", "reviewer", "approver")
+    fields = (
+        "number",
+        "status",
+        "effective_date",
+        "author",
+        "reviewer",
+        "reviewed_at",
+        "approver",
+        "approved_at",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False

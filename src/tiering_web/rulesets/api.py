@@ -2,10 +2,13 @@
 (through :func:`~tiering_web.rulesets.services.do_save_ruleset_version`); its problems
 come back as 409 with the rule file's field paths (``tiers[1].min_score``).
 
-Approving a version (``POST /rulesets/{id}/versions/{number}/approve``) asks the same
-four-eyes rule as the pages (:func:`~tiering_web.rulesets.services.do_approve_ruleset_version`):
-the caller is the approver and may not be the author; a reviewer other than the author
-and an effective date are required; refusals are 409 keyed by field.
+Each signature is the caller's own, as on the pages: ``POST
+/rulesets/{id}/versions/{number}/review`` signs a draft as its reviewer
+(:func:`~tiering_web.rulesets.services.do_review_ruleset_version`; not its author), then
+``POST .../approve`` signs the reviewed version as its approver
+(:func:`~tiering_web.rulesets.services.do_approve_ruleset_version`; neither its author
+nor its reviewer, with an effective date). Nobody names another person as a signatory;
+refusals are 409 keyed by field.
 
 A what-if of edited rules is queued for the background worker (``POST
 /rulesets/{id}/whatif``, 202) and read back, with its progress and then its result, by
@@ -14,20 +17,19 @@ A what-if of edited rules is queued for the background worker (``POST
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from tiering_web.accounts.permissions import can_edit_rules
+from tiering_web.accounts.permissions import can_edit_rules, can_review_rules
 from tiering_web.apischema import Date, InSchema, PathId, PathNumber, refusals
 from tiering_web.rulesets.jobs import check_whatif
 from tiering_web.rulesets.models import RuleSet, RuleSetVersion, WhatIfRun
 from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_queue_whatif,
+    do_review_ruleset_version,
     do_save_ruleset_version,
 )
 
@@ -43,6 +45,8 @@ class VersionOut(Schema):
     reviewer: str | None
     approver: str | None
     created_at: dt.datetime
+    reviewed_at: dt.datetime | None
+    approved_at: dt.datetime | None
     definition: dict[str, Any]
 
     @staticmethod
@@ -114,8 +118,22 @@ def _version_out(version: RuleSetVersion) -> RuleSetVersion:
     )
 
 
+class ReviewIn(InSchema):
+    reason: str = Field("", description="the reviewer's note")
+
+
+@router.post(
+    "/{ruleset_id}/versions/{number}/review", response={200: VersionOut, **refusals(403, 409)}
+)
+def review_version(request, ruleset_id: PathId, number: PathNumber, payload: ReviewIn):
+    """Sign a draft version as its reviewer, the caller in person (not its author)."""
+    if not can_review_rules(request.auth):
+        raise PermissionDenied("you may not review rule sets")
+    version = get_object_or_404(RuleSetVersion, ruleset_id=ruleset_id, number=number)
+    return _version_out(do_review_ruleset_version(request.auth, version, payload.reason))
+
+
 class ApproveIn(InSchema):
-    reviewer: str | None = Field(None, description="the reviewer's username (not the author)")
     effective_date: Date | None = Field(
         None, description="when it takes effect (required unless the version has one)"
     )
@@ -126,25 +144,13 @@ class ApproveIn(InSchema):
     "/{ruleset_id}/versions/{number}/approve", response={200: VersionOut, **refusals(403, 409)}
 )
 def approve_version(request, ruleset_id: PathId, number: PathNumber, payload: ApproveIn):
-    """Approve a draft version, the caller as approver: four eyes, as on the pages."""
+    """Sign a reviewed version as its approver, the caller in person (neither its author
+    nor its reviewer)."""
     if not can_edit_rules(request.auth):
         raise PermissionDenied("you may not change rule sets")
     version = get_object_or_404(RuleSetVersion, ruleset_id=ruleset_id, number=number)
-    reviewer = None
-    if payload.reviewer:
-        reviewer = (
-            get_user_model().objects.filter(username=payload.reviewer, is_active=True).first()
-        )
-        if reviewer is None:
-            raise ValidationError(
-                {"reviewer": ValidationError(_("no active user has this username"), code="unknown")}
-            )
     version = do_approve_ruleset_version(
-        request.auth,
-        version,
-        payload.reason,
-        reviewer=reviewer,
-        effective_date=payload.effective_date,
+        request.auth, version, payload.reason, effective_date=payload.effective_date
     )
     return _version_out(version)
 

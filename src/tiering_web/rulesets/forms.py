@@ -693,10 +693,16 @@ class YamlForm(forms.Form):
         return yaml.safe_load(text)
 
 
-class ApproveForm(forms.Form):
-    """Approving a version: who reviewed it, when it takes effect, why."""
+class ReviewForm(forms.Form):
+    """Signing a draft as its reviewer: the signer is the user who clicks; why."""
 
-    reviewer = forms.ModelChoiceField(label=_("Reviewer"), queryset=None, required=False)
+    reason = forms.CharField(label=_("Review note"), required=False, max_length=500)
+
+
+class ApproveForm(forms.Form):
+    """Signing a reviewed version as its approver: when it takes effect, why. The
+    approver is the user who clicks; the reviewer signed before, in person."""
+
     effective_date = forms.DateField(
         label=_("Effective date"),
         required=False,
@@ -707,13 +713,6 @@ class ApproveForm(forms.Form):
     def __init__(self, *args, version: RuleSetVersion, **kwargs):
         kwargs.setdefault("initial", {"effective_date": version.effective_date})
         super().__init__(*args, **kwargs)
-        from tiering_web.accounts.models import User
-
-        users = User.objects.filter(is_active=True).order_by("username")
-        if version.author_id is not None:
-            users = users.exclude(pk=version.author_id)
-        self.fields["reviewer"].queryset = users
-        self.fields["reviewer"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
 class PrimaryForm(forms.Form):

@@ -37,11 +37,15 @@ class RuleSet(models.Model):
 class RuleSetVersion(models.Model):
     """One version of a rule set: the rules as the engine reads them (the dict form of a
     rule file), with its author, reviewer and approver (制定人/审核人/批准人) and the date
-    it takes effect. Versions are never edited after approval; a change is a new version.
+    it takes effect. A version is saved as a ``draft`` by its author, ``reviewed`` by a
+    second person's own signature, then ``approved`` by a third's
+    (:mod:`tiering_web.rulesets.domain`); each signature is stamped with its time. Versions
+    are never edited after approval; a change is a new version.
     """
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        REVIEWED = "reviewed", _("Reviewed, awaiting approval")
         APPROVED = "approved", _("Approved")
 
     ruleset = models.ForeignKey(
@@ -78,6 +82,8 @@ class RuleSetVersion(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("rule set version")

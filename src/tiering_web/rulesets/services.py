@@ -12,10 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from tiering import RuleError, parse_rules
+from tiering_web.accounts import permissions
 from tiering_web.audit.services import record
 from tiering_web.nul import has_nul
 from tiering_web.rulesets import domain
@@ -94,22 +96,49 @@ def do_save_ruleset_version(
     return version
 
 
+def _may_sign(allowed: bool, field: str) -> None:
+    if not allowed:
+        raise ValidationError(
+            {field: ValidationError(_("your role may not sign rule sets"), code="not_allowed")}
+        )
+
+
+def do_review_ruleset_version(actor, version: RuleSetVersion, reason: str = "") -> RuleSetVersion:
+    """``actor`` signs a draft version as its reviewer (审核人), in person: the rules'
+    author may not, nor may a role that does not read rules critically (administrators,
+    managers and analysts review; account managers do not). Raises ValidationError keyed
+    by ``status`` or ``reviewer``; the signature is audited with its reason."""
+    _may_sign(permissions.can_review_rules(actor), "reviewer")
+    with transaction.atomic():
+        # read again under a row lock: two reviews at once cannot both pass
+        locked = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
+        domain.check_review(
+            status=locked.status, author=locked.author_id, reviewer=getattr(actor, "pk", None)
+        )
+        version.status = RuleSetVersion.Status.REVIEWED
+        version.reviewer = actor
+        version.reviewed_at = timezone.now()
+        version.save(update_fields=["status", "reviewer", "reviewed_at"])
+        record(actor, "ruleset.version.review", version, reason, number=version.number)
+    return version
+
+
 def do_approve_ruleset_version(
     actor,
     version: RuleSetVersion,
     reason: str = "",
     *,
-    reviewer=None,
     effective_date: dt.date | None = None,
 ) -> RuleSetVersion:
-    """Approve a draft version: ``actor`` becomes its approver (批准人), ``reviewer`` its
-    reviewer (审核人) and ``effective_date``, when given, the date it takes effect.
+    """``actor`` signs a reviewed version as its approver (批准人), in person, and
+    ``effective_date``, when given, becomes the date it takes effect.
 
     Four eyes on every path (pages, API, demo, scripts; :func:`.domain.check_approval`):
-    the rules' author may neither review nor approve them, a reviewer is required and so
-    is an effective date, because these rules decide prices and service levels. Raises
-    ValidationError keyed by ``status``, ``approver``, ``reviewer``, ``effective_date``.
-    """
+    the version must have been reviewed (:func:`do_review_ruleset_version`) and its
+    approver is neither its author nor its reviewer; an effective date is required, because
+    these rules decide prices and service levels. Raises ValidationError keyed by
+    ``status``, ``approver``, ``effective_date``."""
+    _may_sign(permissions.can_edit_rules(actor), "approver")
     with transaction.atomic():
         # read again under a row lock: two approvals at once cannot both pass
         locked = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
@@ -117,22 +146,21 @@ def do_approve_ruleset_version(
             status=locked.status,
             author=locked.author_id,
             approver=getattr(actor, "pk", None),
-            reviewer=getattr(reviewer, "pk", None),
+            reviewer=locked.reviewer_id,
             effective_date=effective_date or locked.effective_date,
         )
         version.status = RuleSetVersion.Status.APPROVED
         version.approver = actor
-        if reviewer is not None:
-            version.reviewer = reviewer
+        version.approved_at = timezone.now()
         if effective_date is not None:
             version.effective_date = effective_date
-        version.save(update_fields=["status", "approver", "reviewer", "effective_date"])
+        version.save(update_fields=["status", "approver", "approved_at", "effective_date"])
         record(
             actor,
             "ruleset.version.approve",
             version,
             reason,
-            reviewer=getattr(version.reviewer, "username", None),
+            reviewer=getattr(locked.reviewer, "username", None),
             effective_date=version.effective_date,
         )
     return version

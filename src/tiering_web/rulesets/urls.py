@@ -12,6 +12,11 @@ urlpatterns = [
     path("<int:pk>/whatif/", views.ruleset_whatif, name="ruleset_whatif"),
     path("<int:pk>/whatif/<int:run>/", views.ruleset_whatif_run, name="ruleset_whatif_run"),
     path(
+        "<int:pk>/versions/<int:number>/review/",
+        views.ruleset_review,
+        name="ruleset_review",
+    ),
+    path(
         "<int:pk>/versions/<int:number>/approve/",
         views.ruleset_approve,
         name="ruleset_approve",

@@ -10,13 +10,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from tiering_web.accounts.permissions import can_edit_rules, role
+from tiering_web.accounts.permissions import can_edit_rules, can_review_rules, role
 from tiering_web.errors import errors_to_form
 from tiering_web.rulesets.display import readable
 from tiering_web.rulesets.forms import (
     METHOD_CHOICES,
     ApproveForm,
     PrimaryForm,
+    ReviewForm,
     RuleEditor,
     RuleSetCreateForm,
     WhatIfForm,
@@ -30,6 +31,7 @@ from tiering_web.rulesets.services import (
     do_approve_ruleset_version,
     do_create_ruleset,
     do_queue_whatif,
+    do_review_ruleset_version,
     do_save_ruleset_version,
     do_set_primary,
 )
@@ -101,7 +103,35 @@ def ruleset_create(request):
     return render(request, "rulesets/ruleset_create.html", {"form": form})
 
 
-def _detail_context(request, ruleset: RuleSet, approve_forms=None, primary_form=None):
+def _signature(user, version: RuleSetVersion, forms: dict):
+    """What ``user`` may sign on ``version``: ``("review", form)``, ``("approve", form)``,
+    or ``(None, why not)`` (a sentence; empty when there is nothing to sign)."""
+    Status = RuleSetVersion.Status
+    if version.pk in forms:  # a signature refused: its form shows why
+        form = forms[version.pk]
+        return ("review" if isinstance(form, ReviewForm) else "approve"), form
+    mine = version.author_id == user.pk
+    if version.status == Status.DRAFT:
+        if not can_review_rules(user):
+            return None, _("Awaiting its reviewer")
+        if mine:
+            return None, _("You wrote it: someone else reviews it")
+        return "review", forms.get(version.pk) or ReviewForm(auto_id=f"id_v{version.number}_%s")
+    if version.status == Status.REVIEWED:
+        if not can_edit_rules(user):
+            return None, _("Awaiting its approver")
+        if mine:
+            return None, _("You wrote it: someone else approves it")
+        if version.reviewer_id == user.pk:
+            return None, _("You reviewed it: someone else approves it")
+        form = forms.get(version.pk) or ApproveForm(
+            version=version, auto_id=f"id_v{version.number}_%s"
+        )
+        return "approve", form
+    return None, ""
+
+
+def _detail_context(request, ruleset: RuleSet, sign_forms=None, primary_form=None):
     versions = list(
         ruleset.versions.select_related("author", "reviewer", "approver").order_by("-number")
     )
@@ -110,18 +140,15 @@ def _detail_context(request, ruleset: RuleSet, approve_forms=None, primary_form=
     if wanted and wanted.isdigit():
         selected = next((v for v in versions if v.number == int(wanted)), selected)
     can_edit = can_edit_rules(request.user)
-    approve_forms = approve_forms or {}
-    if can_edit:
-        for v in versions:
-            if v.status == RuleSetVersion.Status.DRAFT and v.pk not in approve_forms:
-                approve_forms[v.pk] = ApproveForm(version=v, auto_id=f"id_v{v.number}_%s")
+    sign_forms = sign_forms or {}
     return {
         "ruleset": ruleset,
-        "versions": [(v, approve_forms.get(v.pk)) for v in versions],
+        "versions": [(v, *_signature(request.user, v, sign_forms)) for v in versions],
         "selected": selected,
         "readable": readable(selected.definition, _lang()) if selected else None,
         "yaml": _yaml(selected.definition) if selected else "",
         "can_edit": can_edit,
+        "can_sign": can_review_rules(request.user),
         "primary_form": primary_form
         or (PrimaryForm(auto_id="id_primary_%s") if can_edit else None),
     }
@@ -295,32 +322,50 @@ def ruleset_whatif_run(request, pk, run):
     return render(request, "rulesets/whatif_run.html", context)
 
 
-@login_required
-@require_POST
-def ruleset_approve(request, pk, number):
-    _may_edit(request.user)
+def _sign(request, pk, number, form_class, sign, done_message):
+    """A signature posted from a version's row: the signer is the user who clicks."""
     ruleset = get_object_or_404(RuleSet, pk=pk)
     version = get_object_or_404(RuleSetVersion, ruleset=ruleset, number=number)
-    form = ApproveForm(request.POST, version=version, auto_id=f"id_v{number}_%s")
+    kwargs = {"version": version} if form_class is ApproveForm else {}
+    form = form_class(request.POST, auto_id=f"id_v{number}_%s", **kwargs)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            do_approve_ruleset_version(
-                request.user,
-                version,
-                data["reason"],
-                reviewer=data["reviewer"],
-                effective_date=data["effective_date"],
-            )
+            sign(version, form.cleaned_data)
         except ValidationError as e:
             errors_to_form(form, e)
         else:
-            messages.success(
-                request, _("Version %(number)s approved.") % {"number": version.number}
-            )
+            messages.success(request, done_message % {"number": version.number})
             return redirect("ruleset_detail", pk=ruleset.pk)
-    context = _detail_context(request, ruleset, approve_forms={version.pk: form})
+    context = _detail_context(request, ruleset, sign_forms={version.pk: form})
     return render(request, "rulesets/ruleset_detail.html", context)
+
+
+@login_required
+@require_POST
+def ruleset_review(request, pk, number):
+    """The signed-in user signs a draft as its reviewer."""
+    if not can_review_rules(request.user):
+        raise PermissionDenied
+
+    def sign(version, data):
+        do_review_ruleset_version(request.user, version, data["reason"])
+
+    done = _("Version %(number)s reviewed: it now awaits its approver.")
+    return _sign(request, pk, number, ReviewForm, sign, done)
+
+
+@login_required
+@require_POST
+def ruleset_approve(request, pk, number):
+    """The signed-in user signs a reviewed version as its approver."""
+    _may_edit(request.user)
+
+    def sign(version, data):
+        do_approve_ruleset_version(
+            request.user, version, data["reason"], effective_date=data["effective_date"]
+        )
+
+    return _sign(request, pk, number, ApproveForm, sign, _("Version %(number)s approved."))
 
 
 @login_required
