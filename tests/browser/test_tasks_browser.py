@@ -50,21 +50,35 @@ def work(django_user_model):
 
 
 def test_account_manager_completes_revisits_inline(session, work):
-    """Given li's overdue call to K001 and visit to K002 due today (and zhang's call to
-    K003), when li opens the task list in Chinese, then both appear in their sections and
-    K003 does not; completing the visit as "follow-up needed" without feedback is refused
-    inside the row, with the feedback it is done without reloading the page; after the
-    call is done too, a reload shows nothing overdue or due today."""
+    """Given li's overdue call to K001 (and a survey of K001 five days late) and visit to
+    K002 due today (and zhang's call to K003), when li opens the task list in Chinese,
+    then K001 is listed once among the overdue, 5 days late, with both revisits, K002
+    today and K003 nowhere; completing the visit as "follow-up needed" without feedback is
+    refused inside the row, with the feedback it is done without reloading the page; after
+    K001's revisits are done too, a reload shows nothing overdue or due today and the
+    three under "done in the last 30 days"; K002's page has the visit in its follow-up
+    record (跟进记录) with the feedback."""
+    from django.utils import timezone
     from playwright.sync_api import expect as see
 
     from tiering_web.accountwork.models import Task
 
+    first = work["K001"]
+    survey = Task.objects.create(
+        customer=first.customer,
+        owner=first.owner,
+        kind="survey",
+        due=timezone.localdate() - dt.timedelta(days=5),
+    )
     page = session.page
     session.log_in("li")
     session.goto("/work/tasks/")
     see(page.locator("h1")).to_have_text("回访任务")
     see(page.locator("#tasks-overdue")).to_contain_text("K001")
     see(page.locator("#tasks-overdue")).to_contain_text("电话回访")
+    see(page.locator("#tasks-overdue")).to_contain_text("满意度调查")
+    see(page.locator("#tasks-overdue .overdue-customer")).to_have_count(1)
+    see(page.locator("#overdue-K001 .days-overdue")).to_have_text("5 天")
     see(page.locator("#tasks-today")).to_contain_text("K002")
     see(page.locator("#tasks-today")).to_contain_text("拜访")
     see(page.locator("body")).not_to_contain_text("K003")
@@ -87,15 +101,34 @@ def test_account_manager_completes_revisits_inline(session, work):
     page.select_option(f"{call} select[name=outcome]", "reached")
     page.click(f"{call} button[type=submit]")
     see(page.locator(call)).to_contain_text("完成：已联系，一切正常")
+    later = f"#task-{survey.pk}"
+    page.select_option(f"{later} select[name=outcome]", "unreachable")
+    page.click(f"{later} button[type=submit]")
+    see(page.locator(later)).to_contain_text("完成：未能联系上")
+    session.shot("overdue-done")
 
-    done = {t.customer.code: (t.status, t.outcome, t.feedback) for t in Task.objects.all()}
+    done = {
+        (t.customer.code, t.kind): (t.status, t.outcome, t.feedback) for t in Task.objects.all()
+    }
     assert done == {
-        "K001": ("done", "reached", ""),
-        "K002": ("done", "follow_up", "想要500台的报价"),
-        "K003": ("open", "", ""),
+        ("K001", "call"): ("done", "reached", ""),
+        ("K001", "survey"): ("done", "unreachable", ""),
+        ("K002", "visit"): ("done", "follow_up", "想要500台的报价"),
+        ("K003", "call"): ("open", "", ""),
     }
     session.goto("/work/tasks/")
     see(page.locator("#tasks-overdue")).to_contain_text("暂无。")
     see(page.locator("#tasks-today")).to_contain_text("暂无。")
+    see(page.locator("#tasks-done tr[id^=done-]")).to_have_count(3)
+    see(page.locator("#tasks-done")).to_contain_text("想要500台的报价")
     session.shot("all-done")
+
+    session.goto("/customers/K002/")
+    record = page.locator("#follow-ups")
+    see(page.locator("h3", has_text="跟进记录")).to_be_visible()
+    see(record).to_contain_text("拜访")
+    see(record).to_contain_text("已联系，需要跟进")
+    see(record).to_contain_text("想要500台的报价")
+    record.scroll_into_view_if_needed()
+    session.shot("follow-up-record")
     assert session.problems == []

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -174,6 +174,7 @@ def test_accepting_is_refused_above_capacity_or_after_a_change_of_hands(
     and someone gives C2 to zhang by hand, then accepting C1 works, accepting C2 is
     refused (it changed hands; and li would be above capacity), each refusal naming the
     customer, and a rejection needs a reason."""
+    translation.activate("en")  # the services' refusals, read in English
     li, zhang = people["li"], people["zhang"]
     do_save_manager_profile(manager, li, 3, {"A": 2}, "senior")
     do_save_manager_profile(manager, zhang, 1, {"A": 1}, "junior")
@@ -579,7 +580,12 @@ def test_task_list_sections_and_a_bounded_number_of_queries(
     sections = {
         s["key"]: [t.customer.code for t, _form in s["tasks"]] for s in response.context["sections"]
     }
-    assert sections == {"overdue": ["C1"], "today": ["C2"], "week": ["C3"] if later else []}
+    assert sections == {
+        "overdue": ["C1"],
+        "today": ["C2"],
+        "week": ["C3"] if later else [],
+        "done": [],
+    }
     body = response.content.decode()
     # as links or shown codes (a bare "C5" can occur inside the page's CSRF token)
     for code in ("C5", "C4"):
@@ -739,6 +745,104 @@ def test_customer_page_section(manager, people, customers, django_assert_max_num
     assert 'id="transfer-link"' not in mine and "li is on leave" in mine
     chinese = login(zhang).get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "客户经理与回访" in chinese and "拜访" in chinese and "归属变更记录" in chinese
+    # the ownership history's columns hold names: the previous and the new manager
+    assert "<th>原负责人</th><th>新负责人</th>" in chinese
+    assert "<th>收件人</th>" in chinese and "结束日期" not in chinese  # the messages' recipient
+
+
+@pytest.mark.django_db
+def test_overdue_revisits_once_per_customer_with_tier_and_days(manager, people, customers, version):
+    """Given li's customers C1 (in tier A, a call 10 days late and a visit 3 days late)
+    and C2 (in A, a visit 5 days late), when li opens the task list, then the overdue
+    section lists each customer once, the longest late first, with the tier and the days
+    the oldest is late, and both of C1's revisits in its row, each still completable."""
+    li = people["li"]
+    ruleset = version.ruleset
+    today = timezone.localdate()
+    for code in ("C1", "C2"):
+        do_transfer_owner(manager, customers[code], li, "owner")
+    plans = {
+        kind: do_save_revisit_plan(manager, ruleset, "A", kind, 30, "cadence")
+        for kind in ("call", "visit")
+    }
+    for code, kind, late in (("C1", "call", 10), ("C1", "visit", 3), ("C2", "visit", 5)):
+        Task.objects.create(
+            customer=customers[code],
+            owner=li,
+            plan=plans[kind],
+            kind=kind,
+            due=today - dt.timedelta(days=late),
+        )
+
+    response = login(li).get(reverse("work_tasks"), **EN)
+    overdue = next(s for s in response.context["sections"] if s["key"] == "overdue")
+    groups = [
+        (g.customer.code, g.tier, g.days, [t.kind for t, _form in g.tasks])
+        for g in overdue["customers"]
+    ]
+    assert groups == [("C1", "A", 10, ["call", "visit"]), ("C2", "A", 5, ["visit"])]
+    body = html.unescape(response.content.decode())
+    assert body.count('class="overdue-customer"') == 2
+    assert "10 days" in body and "5 days" in body and "2 customers" in body
+    assert body.count('name="compact"') == 3  # each revisit keeps its own form
+    chinese = login(li).get(reverse("work_tasks"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "逾期天数" in chinese.content.decode() and "10 天" in chinese.content.decode()
+
+    task = Task.objects.get(customer=customers["C1"], kind="call")
+    done = login(li).post(
+        reverse("work_task_complete", args=[task.pk]),
+        {"outcome": "reached", "compact": "1"},
+        **HTMX,
+        **EN,
+    )
+    row = done.content.decode()
+    assert f'id="task-{task.pk}"' in row and reverse("customer_detail", args=["C1"]) not in row
+
+
+@pytest.mark.django_db
+def test_visits_done_are_listed_for_me_and_on_the_customer_page(
+    manager, people, customers, django_assert_max_num_queries
+):
+    """Given li's visit to C1 done with a follow-up and feedback, an older call to C1 done
+    by the manager, and a visit done 40 days ago, when li opens the task list, then the
+    revisits of the last 30 days are under "done" with outcome, feedback and who recorded
+    them, the latest first; C1's page shows every revisit in its follow-up record (跟进记录)
+    with outcome and feedback, in a bounded number of queries."""
+    li = people["li"]
+    do_transfer_owner(manager, customers["C1"], li, "owner")
+    today = timezone.localdate()
+    visit = Task.objects.create(customer=customers["C1"], owner=li, kind="visit", due=today)
+    call = Task.objects.create(
+        customer=customers["C1"], owner=li, kind="call", due=today - dt.timedelta(days=7)
+    )
+    old = Task.objects.create(
+        customer=customers["C1"], owner=li, kind="survey", due=today - dt.timedelta(days=40)
+    )
+    complete_task(manager, call, "unreachable", "")
+    Task.objects.filter(pk=call.pk).update(done_at=timezone.now() - dt.timedelta(days=2))
+    complete_task(li, visit, "follow_up", "wants a quote for 500 units")
+    complete_task(li, old, "reached", "long ago")
+    Task.objects.filter(pk=old.pk).update(done_at=timezone.now() - dt.timedelta(days=40))
+
+    response = login(li).get(reverse("work_tasks"), **EN)
+    done = next(s for s in response.context["sections"] if s["key"] == "done")
+    assert [t.kind for t, _form in done["tasks"]] == ["visit", "call"]
+    body = html.unescape(response.content.decode())
+    assert "Reached, follow-up needed" in body and "wants a quote for 500 units" in body
+    assert "Could not reach" in body and "long ago" not in body
+
+    client = login(li)
+    with django_assert_max_num_queries(40):
+        page = client.get(reverse("customer_detail", args=["C1"]), **EN)
+    text = html.unescape(page.content.decode())
+    record = text[text.index('id="follow-ups"') :]
+    record = record[: record.index("</ol>")]
+    assert (
+        record.index("wants a quote") < record.index("Could not reach") < record.index("long ago")
+    )
+    assert "wang" in record and "Satisfaction survey" in record
+    chinese = client.get(reverse("customer_detail", args=["C1"]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "跟进记录" in chinese.content.decode()
 
 
 @pytest.mark.django_db

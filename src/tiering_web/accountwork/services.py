@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -689,18 +689,60 @@ def week_end(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=6 - today.weekday())
 
 
+#: How far back the task list shows the revisits done (days).
+DONE_SHOWN_DAYS = 30
+
+
 def task_lists(owner, today: dt.date) -> dict[str, QuerySet]:
-    """``owner``'s open tasks: overdue, due today, and due later this week."""
+    """``owner``'s open tasks: overdue, due today, and due later this week; and the
+    revisits done for ``owner``'s customers in the last :data:`DONE_SHOWN_DAYS` days
+    (``done``, the latest first, whoever recorded them)."""
     tasks = (
         Task.objects.filter(owner=owner, status=Task.Status.OPEN)
-        .select_related("customer")
+        .select_related("customer", "plan")
         .order_by("due", "customer__code", "kind")
+    )
+    since = stale_cutoff(DONE_SHOWN_DAYS, today)
+    done = (
+        Task.objects.filter(owner=owner, status=Task.Status.DONE, done_at__gte=since)
+        .select_related("customer", "plan", "done_by")
+        .order_by("-done_at", "-id")
     )
     return {
         "overdue": tasks.filter(due__lt=today),
         "today": tasks.filter(due=today),
         "week": tasks.filter(due__gt=today, due__lte=week_end(today)),
+        "done": done,
     }
+
+
+@dataclass
+class Overdue:
+    """One customer's overdue revisits, as the task list shows them: once per customer,
+    with the tier the revisits are for and how many days the oldest is late."""
+
+    customer: Customer
+    tier: str
+    days: int
+    tasks: list = field(default_factory=list)
+
+
+def overdue_by_customer(tasks, today: dt.date) -> list[Overdue]:
+    """``tasks`` (overdue, in due order) grouped per customer, the longest late first
+    (then by customer code); each task keeps what came with it (a form, say) when given
+    as ``(task, extra)`` pairs."""
+    groups: dict[int, Overdue] = {}
+    for entry in tasks:
+        task = entry[0] if isinstance(entry, tuple) else entry
+        group = groups.get(task.customer_id)
+        if group is None:
+            tier = task.plan.tier if task.plan_id is not None else ""
+            group = groups[task.customer_id] = Overdue(task.customer, tier, (today - task.due).days)
+        group.days = max(group.days, (today - task.due).days)
+        if not group.tier and task.plan_id is not None:
+            group.tier = task.plan.tier
+        group.tasks.append(entry)
+    return sorted(groups.values(), key=lambda g: (-g.days, g.customer.code))
 
 
 # --------------------------------------------------------------------------- stale records

@@ -30,6 +30,7 @@ from tiering_web.accountwork.services import (
     do_save_revisit_plan,
     do_transfer_owner,
     load_by_owner,
+    overdue_by_customer,
     plan_interval,
     possible_owners,
     stale_counts,
@@ -70,17 +71,20 @@ def work_tasks(request):
         ("overdue", _("Overdue")),
         ("today", _("Today")),
         ("week", _("Later this week")),
+        ("done", _("Done in the last 30 days")),
     ):
         tasks = lists[key]
         shown = list(tasks[: SHOWN + 1])
-        sections.append(
-            {
-                "key": key,
-                "title": title,
-                "tasks": [(t, CompleteTaskForm(auto_id=f"id_%s_{t.pk}")) for t in shown[:SHOWN]],
-                "more": len(shown) > SHOWN,
-            }
-        )
+        section = {
+            "key": key,
+            "title": title,
+            "tasks": [(t, CompleteTaskForm(auto_id=f"id_%s_{t.pk}")) for t in shown[:SHOWN]],
+            "more": len(shown) > SHOWN,
+        }
+        if key == "overdue":
+            # once per customer, however many revisits of theirs are late
+            section["customers"] = overdue_by_customer(section["tasks"], today)
+        sections.append(section)
     return render(
         request,
         "accountwork/tasks.html",
@@ -103,7 +107,9 @@ def work_task_complete(request, pk):
         except ValidationError as error:
             errors_to_form(form, error)
     if request.htmx:
-        return render(request, "accountwork/_task_row.html", {"task": task, "form": form})
+        compact = request.POST.get("compact") == "1"  # a row inside an overdue customer's
+        context = {"task": task, "form": form, "compact": compact}
+        return render(request, "accountwork/_task_row.html", context)
     if form.errors:
         for problems in form.errors.values():
             for problem in problems:

@@ -13,8 +13,9 @@ SHOWN = 10
 
 @register.inclusion_tag("accountwork/_customer_section.html")
 def accountwork_customer(customer, user):
-    """Owner and ownership history, open revisit tasks, a waiting proposal and the
-    transfer link for those allowed: four bounded queries."""
+    """Owner and ownership history, open revisit tasks, the follow-up record (跟进记录:
+    the revisits done, the latest first, with outcome and feedback), a waiting proposal
+    and the transfer link for those allowed: five bounded queries."""
     history = (
         OwnershipChange.objects.filter(customer=customer)
         .select_related("from_owner", "to_owner", "by")
@@ -24,6 +25,11 @@ def accountwork_customer(customer, user):
         Task.objects.filter(customer=customer, status=Task.Status.OPEN)
         .select_related("owner")
         .order_by("due", "id")[:SHOWN]
+    )
+    visits = (
+        Task.objects.filter(customer=customer, status=Task.Status.DONE)
+        .select_related("done_by")
+        .order_by("-done_at", "-id")[:SHOWN]
     )
     proposal = (
         AssignmentProposal.objects.filter(
@@ -36,6 +42,7 @@ def accountwork_customer(customer, user):
         "customer": customer,
         "history": history,
         "tasks": tasks,
+        "visits": visits,
         "proposal": proposal,
         "may_transfer": can_plan_account_work(user),
     }
