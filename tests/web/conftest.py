@@ -19,6 +19,19 @@ TODAY = dt.date(2026, 11, 22)
 
 
 @pytest.fixture(autouse=True)
+def _fresh_language():
+    """Each test starts in the language a fresh process has (the site's, Chinese), not in
+    whatever the previous test's last request left active in the thread: code run outside
+    a request words its messages the same whatever ran before."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _evaluation_clock(settings, monkeypatch):
     """The test ledger's evaluations run as of dates up to 2028: allow as-of dates ten
     years after :data:`TODAY` (the tests of the rule set the horizon back to 0)."""
