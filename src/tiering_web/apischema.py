@@ -76,6 +76,11 @@ def _whole(annotation: Any, value: Any) -> Any:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
         return _whole(args[0], value)
+    if origin in (Union, UnionType):
+        present = [a for a in args if a is not type(None)]
+        if len(present) == 1:
+            return _whole(present[0], value)
+        return value
     if origin is dict and isinstance(value, dict) and len(args) == 2:
         return {k: _whole(args[1], v) for k, v in value.items()}
     if origin is list and isinstance(value, list) and args:

@@ -215,6 +215,10 @@ EMAIL_USE_TLS = os.environ.get("TIERING_EMAIL_USE_TLS", "0").lower() in ("1", "t
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("TIERING_EMAIL_FROM", "tiering@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#   TIERING_HOLD_CUSTOMER_MESSAGES   1 (the default): the messages a publication queues for
+#                                customers wait in the outbox "to send" until a manager
+#                                releases (or cancels) them; 0 sends them at once
+TIERING_HOLD_CUSTOMER_MESSAGES = _flag("TIERING_HOLD_CUSTOMER_MESSAGES", "1")
 
 # --- Evaluations --------------------------------------------------------------------------
 #   TIERING_AS_OF_HORIZON_DAYS   how many days after today an evaluation's as-of date may be

@@ -61,7 +61,14 @@ def test_each_user_sees_what_awaits_their_own_signature(work, manager, django_us
     of his own versions, only to publish; an account manager has no inbox."""
     admin = work[Role.ADMINISTRATOR]
     sections = approvals.awaiting(admin)
-    assert [s.name for s in sections] == ["review", "approve", "policy", "publish", "proposals"]
+    assert [s.name for s in sections] == [
+        "review",
+        "approve",
+        "policy",
+        "publish",
+        "proposals",
+        "messages",
+    ]
     assert titles(sections, "review") == ["利润ABC v1"]
     assert titles(sections, "approve") == ["甲 v3"]
     assert titles(sections, "policy") == ["按营收分级 v1"]
@@ -73,6 +80,7 @@ def test_each_user_sees_what_awaits_their_own_signature(work, manager, django_us
         "policy": 1,
         "publish": 1,
         "proposals": 0,
+        "messages": 0,
         "total": 4,
     }
 
@@ -81,7 +89,14 @@ def test_each_user_sees_what_awaits_their_own_signature(work, manager, django_us
     assert approvals.count(analyst)["total"] == 1
 
     mine = {s.name: s.total for s in approvals.awaiting(manager)}
-    assert mine == {"review": 0, "approve": 0, "policy": 0, "publish": 1, "proposals": 0}
+    assert mine == {
+        "review": 0,
+        "approve": 0,
+        "policy": 0,
+        "publish": 1,
+        "proposals": 0,
+        "messages": 0,
+    }
 
     account_manager = work[Role.ACCOUNT_MANAGER]
     assert approvals.awaiting(account_manager) == []

@@ -291,6 +291,11 @@ def publish_q4(manager, version):
     return publish_evaluation(manager, evaluation, "Q4")
 
 
+def release(manager, evaluation) -> int:
+    """A manager releases the publication's messages to customers (held until then)."""
+    return services.do_release_messages(manager, evaluation, "checked the wording")
+
+
 def text(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
 
@@ -307,11 +312,20 @@ def test_publication_mails_customers_in_their_language_with_their_benefits(
     company, manager, smtp, gateway
 ):
     """Given customers whose tier changes at a publication, when the worker runs, then
-    each gets an e-mail in their language with the new tier's benefits and terms, and an
-    SMS through the signed webhook; the opted-out customer gets no e-mail."""
+    their messages wait "to send" and no customer is mailed; once a manager releases
+    them and the worker runs again, each gets an e-mail in their language with the new
+    tier's benefits and terms, and an SMS through the signed webhook; the opted-out
+    customer gets no e-mail."""
     assert Message.objects.count() == 0
 
     q4 = publish_q4(manager, company["version"])
+    run_worker()
+    held = Message.objects.filter(customer__isnull=False)
+    assert set(held.values_list("status", flat=True)) == {Message.Status.HELD}
+    assert smtp.to("zhang@c1.example") == [] and gateway.requests == []
+    assert release(manager, q4) == held.count()
+    entry = AuditEntry.objects.get(action="notifications.release")
+    assert (entry.actor, entry.details["messages"]) == (manager, held.count())
     run_worker()
 
     (down,) = smtp.to("zhang@c1.example")
@@ -341,6 +355,150 @@ def test_publication_mails_customers_in_their_language_with_their_benefits(
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
 
 
+def draft_q4(manager, version):
+    """Q4's changes (see :func:`publish_q4`) graded, not published yet."""
+    order("C4", "100000.00")
+    order("C1", "140000.00", Transaction.Kind.RETURN)
+    order("C3", "5000.00", Transaction.Kind.RETURN)
+    return run_evaluation(manager, version, NEXT_QUARTER, lang="en")
+
+
+def test_publishing_shows_who_will_be_told_what_before(company, manager):
+    """Given Q4 graded and not published (C4 up; C1 and C3 down), when the manager opens
+    it, then the page says two customers will be told of a downgrade and one of an
+    upgrade, that the messages wait for a release, and shows each template rendered for
+    one of them in Chinese and English, by e-mail and SMS; an analyst, who may not handle
+    messages, sees none of it; nothing is queued."""
+    q4 = draft_q4(manager, company["version"])
+    page = login(manager).get(reverse("evaluation_detail", args=[q4.pk]), **EN)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'id="customer-messages"' in body and "wait in the outbox, to send" in body
+    preview = page.context["preview"]
+    assert preview.customers == {Kind.TIER_UP: 1, Kind.TIER_DOWN: 2}
+    shown = {(k, lang, ch): (code, subj, text) for k, lang, ch, code, subj, text in preview.samples}
+    assert set(shown) == {
+        (kind, lang, ch)
+        for kind in (Kind.TIER_UP, Kind.TIER_DOWN)
+        for lang in ("zh-hans", "en")
+        for ch in ("email", "sms")
+    }
+    code, subj, text_ = shown[(Kind.TIER_DOWN, "zh-hans", "email")]
+    assert code == "C1" and "客户等级调整为 C" in subj and "由 A 调整为 C" in text_
+    code, subj, text_ = shown[(Kind.TIER_UP, "en", "email")]
+    assert code == "C4" and "moves up to tier A" in subj and "Dear Alice" in text_
+    assert "Member price" in text_  # the new tier's benefits
+    chinese = login(manager).get(reverse("evaluation_detail", args=[q4.pk]))
+    assert "发给客户的消息" in chinese.content.decode()
+    analyst = login(company["staff"][Role.ANALYST]).get(reverse("evaluation_detail", args=[q4.pk]))
+    assert 'id="customer-messages"' not in analyst.content.decode()
+    assert not Message.objects.filter(evaluation=q4).exists()
+
+
+def test_held_messages_are_released_or_cancelled_from_the_page(company, manager, smtp, gateway):
+    """Given Q4 published and its messages queued, held, when the manager opens it, then
+    it says how many wait, per kind and channel; cancelling without a reason is refused;
+    from the outbox one message (C1's SMS) is cancelled with a reason, then the rest are
+    released: the worker sends those, never the cancelled one; both are audited and the
+    inbox no longer lists the publication."""
+    from tiering_web.dashboard import approvals
+
+    q4 = publish_q4(manager, company["version"])
+    run_worker()
+    held = Message.objects.filter(evaluation=q4, status=Message.Status.HELD)
+    total = held.count()
+    assert total == 4  # C1 and C4 by e-mail and SMS; C3 said no to e-mail and has no phone
+    assert approvals.count(manager)["messages"] == 1
+    client = login(manager)
+    page = client.get(reverse("evaluation_detail", args=[q4.pk]), **EN).content.decode()
+    assert "4 messages to customers wait to be sent." in page
+    outbox = client.get(reverse("notification_outbox"), {"status": "held"}, **EN)
+    assert "4 messages to customers wait to be released" in outbox.content.decode()
+
+    cancel = reverse("notification_cancel", args=[q4.pk])
+    refused = client.post(cancel, {"cancel-reason": " "}, **EN)
+    assert refused.status_code == 302 and held.count() == total
+    sms = held.get(customer__code="C1", channel=Channel.SMS)
+    client.post(cancel, {"cancel-reason": "phone number is wrong", "message": sms.pk})
+    sms.refresh_from_db()
+    assert sms.status == Message.Status.DISCARDED and held.count() == total - 1
+
+    response = client.post(reverse("notification_release", args=[q4.pk]), {"release-reason": "ok"})
+    assert response.status_code == 302 and held.count() == 0
+    run_worker()
+    assert "13800000001" not in {r["body"]["to"] for r in gateway.requests}
+    assert smtp.to("zhang@c1.example") and smtp.to("alice@c4.example")
+    assert Message.objects.get(pk=sms.pk).status == Message.Status.DISCARDED
+    actions = {
+        e.action: e.details["messages"]
+        for e in AuditEntry.objects.filter(action__startswith="notifications.")
+    }
+    assert actions == {"notifications.cancel": 1, "notifications.release": total - 1}
+    assert approvals.count(manager)["messages"] == 0
+
+
+def test_a_later_publication_supersedes_messages_still_held(company, manager):
+    """Given Q4's messages held, when a later evaluation of the rule set is published and
+    its messages queued, then Q4's are superseded (a customer is never told a tier they
+    no longer have) and releasing Q4 sends nothing."""
+    q4 = publish_q4(manager, company["version"])
+    services.queue_publication(q4)
+    order("C1", "200000.00", day=dt.date(2027, 2, 1))
+    later = run_evaluation(manager, company["version"], dt.date(2027, 3, 31), lang="en")
+    publish_evaluation(manager, later, "Q1")
+    services.queue_publication(later)
+    old = Message.objects.filter(evaluation=q4, customer__isnull=False)
+    assert set(old.values_list("status", flat=True)) == {Message.Status.SUPERSEDED}
+    assert release(manager, q4) == 0
+
+
+def test_holding_can_be_switched_off(company, manager, settings):
+    """Given TIERING_HOLD_CUSTOMER_MESSAGES off, when Q4 is published, then its messages
+    are queued to be sent at once and the page's preview says so."""
+    settings.TIERING_HOLD_CUSTOMER_MESSAGES = False
+    q4 = draft_q4(manager, company["version"])
+    page = login(manager).get(reverse("evaluation_detail", args=[q4.pk]), **EN).content.decode()
+    assert "sends a message at once" in page
+    publish_evaluation(manager, q4, "Q4")
+    services.queue_publication(q4)
+    statuses = set(Message.objects.filter(evaluation=q4).values_list("status", flat=True))
+    assert statuses == {Message.Status.PENDING}
+
+
+def test_held_messages_through_the_api(company, manager):
+    """Given Q4 published with its messages held, when the manager reads the preview,
+    cancels C4's SMS and releases the rest through the API, then each answers how many;
+    an analyst gets 403; a cancel without a reason is 409 on reason; releasing a
+    withdrawn publication is 409."""
+    from tiering_web.accounts.api import issue_token
+
+    def api(user) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(user, user, 't')}", **EN)
+
+    q4 = publish_q4(manager, company["version"])
+    services.queue_publication(q4)
+    client = api(manager)
+    base = f"/api/publications/{q4.pk}"
+    preview = client.get(f"{base}/preview").json()
+    assert preview["customers"] == {"tier_up": 1, "tier_down": 2} and preview["waiting"] == 4
+    assert (
+        api(company["staff"][Role.ANALYST])
+        .post(f"{base}/release", {}, "application/json")
+        .status_code
+        == 403
+    )
+    no_reason = client.post(f"{base}/cancel", {"reason": ""}, "application/json")
+    assert no_reason.status_code == 409
+    assert [e["field"] for e in no_reason.json()["errors"]] == ["reason"]
+    sms = Message.objects.get(evaluation=q4, customer__code="C4", channel=Channel.SMS)
+    body = {"reason": "wrong number", "messages": [sms.pk]}
+    assert client.post(f"{base}/cancel", body, "application/json").json() == {"messages": 1}
+    assert client.post(f"{base}/release", {}, "application/json").json() == {"messages": 3}
+    withdraw_evaluation(manager, q4, "too early")
+    late = client.post(f"{base}/release", {}, "application/json")
+    assert late.status_code == 409
+
+
 def test_withdrawing_a_publication_withdraws_its_messages_not_sent(company, manager, smtp, gateway):
     """Given Q4 published and its messages queued but not sent, when Q4 is withdrawn,
     then they are 'withdrawn' (audited), the worker sends none of them, and the queuing
@@ -348,7 +506,10 @@ def test_withdrawing_a_publication_withdraws_its_messages_not_sent(company, mana
     q4 = publish_q4(manager, company["version"])
     queued = services.queue_publication(q4)
     assert queued.queued > 0
-    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.PENDING}
+    assert set(Message.objects.values_list("status", flat=True)) == {
+        Message.Status.HELD,  # to the customers, until released
+        Message.Status.PENDING,  # the account managers' digests
+    }
 
     withdraw_evaluation(manager, q4, "published too early")
     run_worker()
@@ -730,7 +891,9 @@ def test_editing_a_template_checks_it_and_new_messages_use_it(company, manager, 
     )
     assert AuditEntry.objects.filter(action="notification.template.save", reason="shorter").exists()
 
-    publish_q4(manager, company["version"])
+    q4 = publish_q4(manager, company["version"])
+    run_worker()  # queues the messages, held
+    release(manager, q4)
     run_worker()
     (up,) = smtp.to("alice@c4.example")
     assert subject(up) == "客户C4 → A" and text(up) == "* Member price\n* Free delivery\n"

@@ -14,7 +14,9 @@ role rules of :mod:`tiering_web.accounts.permissions` and the four-eyes rules of
 ``publish``
     draft evaluations to publish or discard;
 ``proposals``
-    account-manager assignment proposals to decide, by the evaluation that made them.
+    account-manager assignment proposals to decide, by the evaluation that made them;
+``messages``
+    publications whose messages to customers wait to be released or cancelled.
 
 A rule-set version that a later approved version of the same rule set has overtaken is
 no longer asked for. :func:`awaiting` lists the work; :func:`count` is what the
@@ -35,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from tiering_web.accounts import permissions
 
 #: The sections of the inbox, in the order a user meets them.
-SECTIONS = ("review", "approve", "policy", "publish", "proposals")
+SECTIONS = ("review", "approve", "policy", "publish", "proposals", "messages")
 
 TITLES = {
     "review": _("Rule-set versions to review"),
@@ -43,6 +45,7 @@ TITLES = {
     "policy": _("Tier policies to approve"),
     "publish": _("Evaluations to publish"),
     "proposals": _("Assignment proposals to decide"),
+    "messages": _("Messages to customers to release"),
 }
 
 
@@ -88,6 +91,11 @@ def _querysets(user) -> dict[str, QuerySet]:
         found["proposals"] = AssignmentProposal.objects.filter(
             status=AssignmentProposal.Status.PROPOSED
         )
+    if permissions.can_view_outbox(user):
+        from tiering_web.notifications.models import Message
+
+        held = Message.objects.filter(status=Message.Status.HELD).values("evaluation")
+        found["messages"] = Evaluation.objects.filter(pk__in=held)
     return found
 
 
@@ -187,6 +195,15 @@ def _listed(name: str, queryset: QuerySet, listed: int):
         ]
     if name == "policy":
         return queryset.select_related("ruleset", "author").order_by("created_at")[:listed]
+    if name == "messages":
+        from tiering_web.notifications.models import Message
+
+        waiting = Message.objects.filter(evaluation=OuterRef("pk"), status=Message.Status.HELD)
+        return (
+            queryset.select_related("ruleset_version__ruleset", "published_by")
+            .annotate(waiting=_count_of(waiting))
+            .order_by("published_at", "pk")[:listed]
+        )
     return queryset.select_related("ruleset_version__ruleset", "created_by").order_by("created_at")[
         :listed
     ]
@@ -214,6 +231,15 @@ def _item(name: str, obj) -> Item:
             url=reverse("policy_detail", args=[obj.ruleset_id, obj.number]),
         )
     version = obj.ruleset_version
+    if name == "messages":
+        return Item(
+            title=f"{version.ruleset.name} v{version.number}",
+            detail=str(_("%(n)d messages, published as of %(date)s"))
+            % {"n": obj.waiting, "date": _date(obj.as_of)},
+            by=_who(obj.published_by),
+            at=obj.published_at,
+            url=reverse("evaluation_detail", args=[obj.pk]) + "#customer-messages",
+        )
     return Item(
         title=f"{version.ruleset.name} v{version.number}",
         detail=str(_("as of %(date)s")) % {"date": _date(obj.as_of)},

@@ -23,12 +23,15 @@ class OutboxFilterForm(forms.Form):
         label=_("Channel"), required=False, choices=[("", _("All")), *Channel.choices]
     )
     q = forms.CharField(label=_("Customer or recipient"), required=False, max_length=100)
+    evaluation = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
+    )
 
     def filter(self, messages: QuerySet) -> QuerySet:
         if not self.is_bound or not self.is_valid():
             return messages
         data = self.cleaned_data
-        for name in ("status", "kind", "channel"):
+        for name in ("status", "kind", "channel", "evaluation"):
             if data.get(name):
                 messages = messages.filter(**{name: data[name]})
         if data.get("q"):

@@ -153,6 +153,11 @@ class Preference(models.Model):
 class Message(models.Model):
     """One message in the outbox, rendered when queued and sent by the worker.
 
+    A publication's messages to customers are first ``held`` ("to send"): nothing goes
+    out until a manager releases them (they become ``pending``) or cancels them
+    (``discarded``), unless ``TIERING_HOLD_CUSTOMER_MESSAGES`` is off; those still held
+    when a later publication of the rule set is queued are ``superseded`` (a customer is
+    never told a tier they no longer have).
     ``pending`` → ``sending`` (claimed by a worker until ``lease_until``) → ``sent``; a
     failed attempt makes it ``failed`` with ``next_attempt_at`` pushed back exponentially,
     and after :data:`.sending.MAX_ATTEMPTS` attempts ``dead`` (a manager may retry it from
@@ -162,6 +167,7 @@ class Message(models.Model):
     ``sending`` message whose lease has expired (its worker died) is claimed again."""
 
     class Status(models.TextChoices):
+        HELD = "held", _("To send: awaiting release")
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
@@ -170,6 +176,8 @@ class Message(models.Model):
         CANCELLED = "cancelled", _("Cancelled (opted out)")
         WITHDRAWN = "withdrawn", _("Withdrawn with its evaluation")
         INACTIVE = "inactive", _("Cancelled (customer deactivated)")
+        DISCARDED = "discarded", _("Cancelled by a manager")
+        SUPERSEDED = "superseded", _("Superseded by a later publication")
 
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

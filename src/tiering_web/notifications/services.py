@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections, models, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
@@ -204,6 +204,7 @@ def _customer_messages(
     texts: wording.Wording,
     endpoint: WebhookEndpoint | None,
     outcome: Queued,
+    status: str = Message.Status.PENDING,
     **related,
 ) -> list[Message]:
     """The e-mail and SMS of one event to one customer, in their language, skipping the
@@ -240,6 +241,7 @@ def _customer_messages(
                 body=body,
                 next_attempt_at=now,
                 customer=customer,
+                status=status,
                 **related,
             )
         )
@@ -249,53 +251,79 @@ def _customer_messages(
 # --- a publication: customers whose tier changed, and their account managers' digest ----
 
 
-def queue_publication(evaluation: Evaluation) -> Queued:
-    """The messages of a published evaluation of the primary rule set: one per customer
-    whose tier went up or down (per channel), one digest per account manager of those
-    customers. Nothing for another rule set, or an evaluation that is not published."""
-    outcome = Queued()
-    evaluation = Evaluation.objects.select_related("ruleset_version__ruleset").get(pk=evaluation.pk)
-    ruleset = evaluation.ruleset
-    if evaluation.status != Evaluation.Status.PUBLISHED or not ruleset.is_primary:
-        return outcome
-    policies = policies_in_force(ruleset, max(evaluation.as_of, timezone.localdate()))
-    endpoint = sms_endpoint()
-    texts = wording.Wording()
-    results = (
+def holds_customer_messages() -> bool:
+    """Whether a publication's messages to customers wait for a manager's release
+    (``TIERING_HOLD_CUSTOMER_MESSAGES``, on unless switched off)."""
+    return bool(getattr(settings, "TIERING_HOLD_CUSTOMER_MESSAGES", True))
+
+
+def _changed_results(evaluation: Evaluation):
+    """The results of ``evaluation`` whose tier went up or down, of customers still
+    served (deactivated since the evaluation ran: no tier, no message), by code."""
+    return (
         EvaluationResult.objects.filter(
             evaluation=evaluation,
             change__in=["up", "down"],
-            # deactivated since the evaluation ran: no tier, no message
             customer__deactivated_at__isnull=True,
         )
         .select_related("customer__owner", "customer__notification_preference")
         .order_by("customer__code")
     )
+
+
+def _tier_context(evaluation: Evaluation, result: EvaluationResult, policies, language: str):
+    """What a tier-change message to ``result``'s customer says, in ``language``."""
+    customer = result.customer
+    policy = policies.get(result.tier)
+    with translation.override(language):
+        return {
+            "customer_code": customer.code,
+            "customer_name": customer.name,
+            "old_tier": result.previous_tier,
+            "new_tier": result.tier,
+            "as_of": date_format(evaluation.as_of, "DATE_FORMAT"),
+            "benefits": benefits_of(policy, language),
+            "terms": terms_of(policy),
+        }
+
+
+def _publication_policies(evaluation: Evaluation):
+    return policies_in_force(evaluation.ruleset, max(evaluation.as_of, timezone.localdate()))
+
+
+def queue_publication(evaluation: Evaluation) -> Queued:
+    """The messages of a published evaluation of the primary rule set: one per customer
+    whose tier went up or down (per channel), one digest per account manager of those
+    customers. Nothing for another rule set, or an evaluation that is not published.
+
+    The customers' messages are queued ``held`` ("to send") while
+    :func:`holds_customer_messages`: a manager reads them in the outbox and releases
+    (:func:`do_release_messages`) or cancels (:func:`do_cancel_messages`) them. The
+    account managers' digests go at once."""
+    outcome = Queued()
+    evaluation = Evaluation.objects.select_related("ruleset_version__ruleset").get(pk=evaluation.pk)
+    ruleset = evaluation.ruleset
+    if evaluation.status != Evaluation.Status.PUBLISHED or not ruleset.is_primary:
+        return outcome
+    policies = _publication_policies(evaluation)
+    endpoint = sms_endpoint()
+    texts = wording.Wording()
+    status = Message.Status.HELD if holds_customer_messages() else Message.Status.PENDING
     messages: list[Message] = []
     by_owner: dict[Any, list[EvaluationResult]] = defaultdict(list)
-    for result in results.iterator(chunk_size=1000):
+    for result in _changed_results(evaluation).iterator(chunk_size=1000):
         customer = result.customer
         language = preference_of(customer).language
         kind = Kind.TIER_UP if result.change == "up" else Kind.TIER_DOWN
-        policy = policies.get(result.tier)
-        with translation.override(language):
-            context = {
-                "customer_code": customer.code,
-                "customer_name": customer.name,
-                "old_tier": result.previous_tier,
-                "new_tier": result.tier,
-                "as_of": date_format(evaluation.as_of, "DATE_FORMAT"),
-                "benefits": benefits_of(policy, language),
-                "terms": terms_of(policy),
-            }
         messages += _customer_messages(
             kind,
             f"tier:{evaluation.pk}:{customer.pk}",
             customer,
-            context,
+            _tier_context(evaluation, result, policies, language),
             texts,
             endpoint,
             outcome,
+            status=status,
             evaluation=evaluation,
         )
         if customer.owner is not None:
@@ -309,9 +337,105 @@ def queue_publication(evaluation: Evaluation) -> Queued:
         )
         if not still.exists():
             return Queued()
+        # what earlier publications would still tell customers is out of date now
+        Message.objects.filter(
+            status=Message.Status.HELD,
+            evaluation__ruleset_version__ruleset=ruleset,
+            evaluation__as_of__lte=evaluation.as_of,
+        ).exclude(evaluation=evaluation).update(status=Message.Status.SUPERSEDED)
         outcome.add(_insert(messages))
         enqueue_sending()
     return outcome
+
+
+@dataclass
+class Preview:
+    """What publishing an evaluation would tell its customers, before it is published:
+    how many customers per change kind, whether the messages wait for a release, and each
+    template rendered for one of those customers in each language and channel."""
+
+    primary: bool
+    held: bool
+    customers: dict[str, int] = field(default_factory=dict)  # kind -> customers
+    # (kind, language, channel, customer code, subject, body)
+    samples: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
+
+
+def publication_preview(evaluation: Evaluation) -> Preview:
+    """The messages publishing ``evaluation`` would queue for customers (see
+    :func:`queue_publication`), previewed: the count of customers moving up and down (one
+    query), and each template rendered for the first such customer by code, in Chinese and
+    English, by e-mail and SMS (what each customer actually gets depends on their language,
+    addresses and opt-outs)."""
+    ruleset = evaluation.ruleset
+    preview = Preview(primary=ruleset.is_primary, held=holds_customer_messages())
+    if not ruleset.is_primary:
+        return preview
+    results = _changed_results(evaluation)
+    grouped = results.order_by().values("change").annotate(n=models.Count("pk"))
+    counts = {row["change"]: row["n"] for row in grouped}
+    kinds = ((Kind.TIER_UP, "up"), (Kind.TIER_DOWN, "down"))
+    preview.customers = {kind: counts.get(change, 0) for kind, change in kinds}
+    policies = _publication_policies(evaluation)
+    texts = wording.Wording()
+    for kind, change in kinds:
+        sample = results.filter(change=change).first()
+        if sample is None:
+            continue
+        contacts = addresses(sample.customer)
+        for language in Language.values:
+            context = _tier_context(evaluation, sample, policies, language)
+            for channel in wording.CHANNELS[kind]:
+                contact = contacts.get(channel, ("", ""))[1]
+                with translation.override(language):
+                    subject, body = texts.render(
+                        kind, language, channel, {**context, "contact_name": contact}
+                    )
+                preview.samples.append(
+                    (kind, language, channel, sample.customer.code, subject, body)
+                )
+    return preview
+
+
+def held_messages(evaluation: Evaluation):
+    """The customer messages of ``evaluation``'s publication still waiting for release."""
+    return Message.objects.filter(evaluation=evaluation, status=Message.Status.HELD)
+
+
+def do_release_messages(actor, evaluation: Evaluation, reason: str = "") -> int:
+    """Release the held messages of ``evaluation``'s publication to the worker: they
+    become ``pending`` and go out at once. Only while the publication stands (a withdrawn
+    one's messages were withdrawn with it); audited with how many. Returns how many."""
+    with transaction.atomic():
+        locked = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+        if locked.status != Evaluation.Status.PUBLISHED:
+            raise ValidationError(
+                _("Only the messages of a published evaluation can be released."),
+                code="not_published",
+            )
+        released = held_messages(locked).update(
+            status=Message.Status.PENDING, next_attempt_at=timezone.now()
+        )
+        if released:
+            record(actor, "notifications.release", locked, reason, messages=released)
+            enqueue_sending()
+    return released
+
+
+def do_cancel_messages(actor, evaluation: Evaluation, reason: str, ids=None) -> int:
+    """Cancel held messages of ``evaluation``'s publication (all of them, or those whose
+    ids are in ``ids``): they are never sent (status ``discarded``). A reason is required;
+    audited with how many. Returns how many."""
+    _reason(reason)
+    with transaction.atomic():
+        Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+        messages = held_messages(evaluation)
+        if ids is not None:
+            messages = messages.filter(pk__in=list(ids))
+        cancelled = messages.update(status=Message.Status.DISCARDED)
+        if cancelled:
+            record(actor, "notifications.cancel", evaluation, reason, messages=cancelled)
+    return cancelled
 
 
 def withdraw_publication_messages(evaluation: Evaluation, actor=None) -> int:
@@ -334,10 +458,11 @@ def hold_messages_of(customer: Customer) -> int:
 
 
 def _stop_unsent(messages, status: str) -> int:
-    """Give ``messages`` not sent yet (pending, or failed and waiting for a retry) the
+    """Give ``messages`` not sent yet (held, pending, or failed and waiting for a retry) the
     final ``status``, their claim cleared; one being sent at this moment is not recalled.
     Returns how many."""
-    return messages.filter(status__in=[Message.Status.PENDING, Message.Status.FAILED]).update(
+    unsent = [Message.Status.HELD, Message.Status.PENDING, Message.Status.FAILED]
+    return messages.filter(status__in=unsent).update(
         status=status, lease_until=None, claim_token=""
     )
 

@@ -7,6 +7,8 @@ from tiering_web.notifications import views
 urlpatterns = [
     path("", views.notification_outbox, name="notification_outbox"),
     path("<int:pk>/retry/", views.notification_retry, name="notification_retry"),
+    path("publications/<int:pk>/release/", views.notification_release, name="notification_release"),
+    path("publications/<int:pk>/cancel/", views.notification_cancel, name="notification_cancel"),
     path("templates/", views.notification_templates, name="notification_templates"),
     path(
         "templates/<str:kind>/<str:language>/<str:channel>/",

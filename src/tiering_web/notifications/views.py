@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,6 +15,7 @@ from tiering_web.accounts.permissions import (
 )
 from tiering_web.customers.pagination import CappedPaginator
 from tiering_web.errors import errors_to_form
+from tiering_web.evaluations.models import Evaluation
 from tiering_web.notifications import wording
 from tiering_web.notifications.forms import (
     EndpointForm,
@@ -31,6 +33,8 @@ from tiering_web.notifications.models import (
     WebhookEndpoint,
 )
 from tiering_web.notifications.services import (
+    do_cancel_messages,
+    do_release_messages,
     do_reset_template,
     do_retry_message,
     do_save_endpoint,
@@ -54,14 +58,26 @@ def notification_outbox(request):
     query.pop("page", None)
     counts = {
         status: Message.objects.filter(status=status).count()
-        for status in (Message.Status.FAILED, Message.Status.DEAD, Message.Status.SENDING)
+        for status in (
+            Message.Status.FAILED,
+            Message.Status.DEAD,
+            Message.Status.SENDING,
+            Message.Status.HELD,
+        )
     }
+    held_evaluations = []
+    if counts[Message.Status.HELD]:
+        held = Message.objects.filter(status=Message.Status.HELD).values("evaluation")
+        held_evaluations = list(
+            Evaluation.objects.filter(pk__in=held).select_related("ruleset_version__ruleset")
+        )
     context = {
         "form": form,
         "page": page,
         "paginator": paginator,
         "query": query.urlencode(),
         "counts": counts,
+        "held_evaluations": held_evaluations,
         "can_manage_webhooks": can_manage_webhooks(request.user),
     }
     template = "notifications/outbox.html"
@@ -87,6 +103,58 @@ def notification_retry(request, pk):
     else:
         messages.success(request, _("Message #%(pk)s will be sent again.") % {"pk": pk})
     return redirect("notification_outbox")
+
+
+def _held_decision(request, pk, prefix: str):
+    """The evaluation and the reason of a release or cancel posted from its page or the
+    outbox; ``None`` for the reason when it is missing (the page says so)."""
+    if not can_view_outbox(request.user):
+        raise PermissionDenied
+    evaluation = get_object_or_404(Evaluation, pk=pk)
+    form = ReasonForm(request.POST, prefix=prefix)
+    reason = form.cleaned_data["reason"] if form.is_valid() else None
+    return evaluation, reason
+
+
+def _back(request, evaluation):
+    if request.POST.get("message"):
+        return redirect("notification_outbox")
+    return redirect(reverse("evaluation_detail", args=[evaluation.pk]) + "#customer-messages")
+
+
+@login_required
+@require_POST
+def notification_release(request, pk):
+    """Release a publication's held messages: they are sent now."""
+    evaluation, reason = _held_decision(request, pk, "release")
+    try:
+        released = do_release_messages(request.user, evaluation, reason or "")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(n)s message(s) released: sending now.") % {"n": released})
+    return _back(request, evaluation)
+
+
+@login_required
+@require_POST
+def notification_cancel(request, pk):
+    """Cancel a publication's held messages (all, or the one named by ``message``)."""
+    evaluation, reason = _held_decision(request, pk, "cancel")
+    ids = None
+    if wanted := request.POST.get("message"):
+        if not wanted.isdigit():
+            raise Http404
+        ids = [int(wanted)]
+    try:
+        cancelled = do_cancel_messages(request.user, evaluation, reason or "", ids=ids)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("%(n)s message(s) cancelled: they will not be sent.") % {"n": cancelled}
+        )
+    return _back(request, evaluation)
 
 
 @login_required
