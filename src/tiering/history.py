@@ -11,9 +11,10 @@
   - ``grace: 1``: the customer keeps its previous tier for that many evaluations below it;
     ``grace_count`` counts them and is read back from the previous output (flag ``grace``).
 
-- **overrides**: a file of ``customer_id, tier, reason, expires`` forces the tier, with
-  its reason, up to and including ``expires``; expired overrides are ignored and listed.
-  ``computed_tier`` keeps what the rules alone gave.
+- **overrides**: a file of ``customer_id, tier, reason, expires`` (and optionally
+  ``effective_from``) forces the tier, with its reason, from ``effective_from`` (when
+  given) up to and including ``expires``; expired overrides are ignored and listed, those
+  not yet in effect are ignored. ``computed_tier`` keeps what the rules alone gave.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class Override:
     reason: str
     expires: dt.date
     row: int | None = None
+    #: the first day it applies (None: from any date up to ``expires``)
+    effective_from: dt.date | None = None
+
+    def applies_on(self, day: dt.date) -> bool:
+        """Whether an evaluation as of ``day`` applies it."""
+        return (self.effective_from is None or self.effective_from <= day) and (day <= self.expires)
 
 
 def _rank_of(names: list[str], tier: ir.StringValue) -> ir.IntegerValue:
@@ -149,7 +156,8 @@ def add_change(table: ir.Table) -> ir.Table:
 def parse_overrides(
     rows: pa.Table, source: str, rules: RuleSet, customer_ids: set[str] | None
 ) -> list[Override]:
-    """Check an overrides table (columns customer_id, tier, reason, expires, _row)."""
+    """Check an overrides table (columns customer_id, tier, reason, expires, _row and,
+    optionally, effective_from)."""
     missing = [
         c for c in ("customer_id", "tier", "reason", "expires") if c not in rows.column_names
     ]
@@ -225,7 +233,34 @@ def parse_overrides(
                 )
             )
             continue
-        out.append(Override(cid, tier, reason, expires, row))
+        starts = rec.get("effective_from")
+        effective_from = None
+        if starts is not None and str(starts).strip():
+            try:
+                effective_from = parse_date(starts)
+            except ValueError:
+                issues.append(
+                    RowIssue(
+                        row,
+                        "effective_from",
+                        str(starts),
+                        "not a date (e.g. 2026-12-01)",
+                        "不是日期（如 2026-12-01）",
+                    )
+                )
+                continue
+            if effective_from > expires:
+                issues.append(
+                    RowIssue(
+                        row,
+                        "effective_from",
+                        str(starts),
+                        f"after the expiry ({expires})",
+                        f"晚于有效期截止日期（{expires}）",
+                    )
+                )
+                continue
+        out.append(Override(cid, tier, reason, expires, row, effective_from))
     if issues:
         raise InputError(source, issues, len(issues))
     return out
@@ -234,8 +269,9 @@ def parse_overrides(
 def apply_overrides(
     table: ir.Table, overrides: list[Override], rules: RuleSet, as_of: dt.date, lang: str = "en"
 ) -> tuple[ir.Table, list[Override]]:
-    """Force the active overrides; returns the table and the expired overrides."""
-    active = [o for o in overrides if o.expires >= as_of]
+    """Force the overrides that apply on ``as_of``; returns the table and the expired
+    overrides (those not yet in effect are neither)."""
+    active = [o for o in overrides if o.applies_on(as_of)]
     expired = [o for o in overrides if o.expires < as_of]
     table = table.mutate(computed_tier=table.tier)
     if not active:

@@ -862,6 +862,34 @@ def test_overrides_as_a_list_of_override_objects():
     assert [o.customer_id for o in ev.expired_overrides] == ["b"]
 
 
+def test_an_override_applies_from_its_effective_date():
+    """Given overrides effective from as_of (inclusive), from the day after, and with a
+    start after their expiry, when evaluated, then only the first forces the tier, the
+    second is neither applied nor expired, and the third is refused naming its column and value."""
+    cust, tx = revenues({"a": 5, "b": 5})  # computed: C, C
+    overrides = pa.table(
+        {
+            "customer_id": ["a", "b"],
+            "tier": ["A", "A"],
+            "reason": ["from today", "from tomorrow"],
+            "expires": [d("2026-12-31"), d("2026-12-31")],
+            "effective_from": [DAY, DAY + dt.timedelta(days=1)],
+        }
+    )
+    ev, rows = run(SIMPLE, cust, tx, overrides=overrides)
+    assert (rows["a"]["tier"], rows["a"]["override_reason"]) == ("A", "from today")
+    assert (rows["b"]["tier"], rows["b"]["override_reason"]) == ("C", None)
+    assert ev.expired_overrides == []
+    late = overrides.set_column(4, "effective_from", pa.array([DAY, d("2027-01-05")], pa.date32()))
+    with pytest.raises(tiering.InputError) as err:
+        run(SIMPLE, cust, tx, overrides=late)
+    assert "column effective_from, value '2027-01-05'" in str(err.value)
+    assert "after the expiry (2026-12-31)" in str(err.value)
+    objects = [tiering.Override("a", "B", "later", d("2026-12-31"), effective_from=d("2026-07-01"))]
+    _, rows = run(SIMPLE, cust, tx, overrides=objects)
+    assert rows["a"]["tier"] == "C"
+
+
 def test_to_pandas_gives_one_row_per_customer():
     """Given an evaluation, when converted to pandas, then there is one row per customer
     with the same tiers as the Arrow result."""
